@@ -125,10 +125,11 @@ T38Params AnswerT38(const T38Params& offer, const T38Params& ours, bool allow_fe
 // The largest UDPTL datagram we may send to a peer described by `peer`:
 // - T38FaxMaxDatagram absent or above 1400 (more than fits an Ethernet MTU): 400, Asterisk's rule, which has
 //   held up against the peers that omit it or send nonsense;
-// - below `floor`: the floor. Some peers advertise tiny values (72 has been seen, apparently an IFP size) yet
-//   accept a primary IFP plus redundancy; honouring them literally leaves no room for redundancy or even an
-//   ECM frame. 160 holds a paced 14400 bit/s IFP (about 54 bytes) with one redundant copy;
+// - below `floor`: the floor. Some peers advertise tiny values (72 has been seen) yet accept a primary IFP
+//   plus redundancy; honouring them literally leaves no room for redundancy, nor for a whole ECM frame. The
+//   default 160 holds a paced 14400 bit/s IFP (about 54 bytes) with one redundant copy;
 // - otherwise the peer's value.
+// The floor applies to the 400 as well, so a floor above 400 is a per-peer override of what the peer says.
 std::size_t EffectiveFarMaxDatagram(const T38Params& peer, std::size_t floor = 160);
 
 }  // namespace faxd::sip
