@@ -1,6 +1,7 @@
 // faxctl: the command-line client of faxd.
 #include <CLI/CLI.hpp>
 
+#include "app/dial_command.hpp"
 #include "app/loopback_command.hpp"
 
 int main(int argc, char** argv) {
@@ -8,6 +9,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     faxd::app::AddLoopbackCommand(app, &exit_code);
+    faxd::app::AddDialCommand(app, &exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

@@ -1,37 +1,78 @@
-// faxd: the fax server daemon. This first version brings up logging and waits for SIGINT/SIGTERM; SIP, the job
-// store, mail, the web API and the configuration file attach here as they are built (issues 3-7).
+// faxd: the fax server daemon. It answers fax calls on SIP (T.38 or G.711) and keeps what it receives in the
+// spool; the job store, mail and the web API attach here as they are built.
 #include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "app/config.hpp"
+#include "app/received_spool.hpp"
 #include "base/log.hpp"
+#include "sip/sip_endpoint.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"faxd - fax server (SIP T.38 / G.711)"};
-    std::string log_level = "info";
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    CLI::App app{"faxd - fax server (SIP with T.38 and G.711)"};
+    std::string config_path;
+    std::string log_level;
+    bool print_default_config = false;
+    app.add_option("--config", config_path, "configuration file (TOML); default: the built-in defaults")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--print-default-config", print_default_config, "print the documented default configuration");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error (overrides the config file)");
     CLI11_PARSE(app, argc, argv);
 
-    faxd::base::LogLevel level = faxd::base::LogLevel::kInfo;
-    if (!faxd::base::ParseLogLevel(log_level, &level)) {
+    if (print_default_config) {
+        std::cout << faxd::app::DefaultConfigText();
+        return 0;
+    }
+    auto config = config_path.empty() ? faxd::app::ParseConfig(faxd::app::DefaultConfigText(), "built-in defaults")
+                                      : faxd::app::LoadConfig(config_path);
+    if (!config) {
+        std::cerr << "faxd: " << config.error().message << "\n";
+        return 2;
+    }
+    if (!log_level.empty() && !faxd::base::ParseLogLevel(log_level, &config->log_level)) {
         std::cerr << "faxd: unknown log level '" << log_level << "'\n";
         return 2;
     }
-    faxd::base::ConfigureLogging(level);
+    faxd::base::ConfigureLogging(config->log_level);
     auto log = faxd::base::GetLogger("faxd");
 
+    // Signals are taken synchronously by this thread; every other thread inherits the block.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
 
-    log->info("faxd {} starting with embedded defaults", FAXD_VERSION);
-    log->info("fax engine ready: T.30 over T.38 (UDPTL redundancy/FEC) and G.711 audio (spandsp 0.0.6)");
-    log->info("no SIP listener yet: use 'faxctl loopback FILE.tif' to run a fax through the engine");
-    int received = 0;
-    sigwait(&signals, &received);
-    log->info("faxd stopping (signal {})", received);
+    log->info("faxd {} starting ({})", FAXD_VERSION, config_path.empty() ? "built-in defaults" : config_path);
+    auto spool = faxd::app::ReceivedSpool::Open(config->spool_dir);
+    if (!spool) {
+        log->error("{}", spool.error().ToString());
+        return 1;
+    }
+    auto* received = &*spool;
+    auto endpoint = faxd::sip::SipEndpoint::Start(
+        config->sip, [received](const faxd::sip::InboundCallInfo& call) { return received->Allocate(call); },
+        [received, log](const faxd::sip::InboundFax& fax) {
+            auto record = received->Record(fax);
+            if (!record) {
+                log->error("cannot record received fax: {}", record.error().ToString());
+                return;
+            }
+            log->info("fax from '{}' to '{}': {} ({} page(s)) -> {}", fax.call.ani, fax.call.dnis,
+                      fax.result.success ? "received" : std::string(faxd::sip::CallFailureName(fax.result.failure)),
+                      fax.result.fax.pages_confirmed, record->string());
+        });
+    if (!endpoint) {
+        log->error("cannot start SIP: {}", endpoint.error().ToString());
+        return 1;
+    }
+    log->info("receiving faxes into {}", received->directory().string());
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    log->info("faxd stopping (signal {})", signal_number);
+    (*endpoint)->Shutdown();
     return 0;
 }

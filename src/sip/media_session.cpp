@@ -130,6 +130,8 @@ struct MediaSession::Impl {
         }
         boost::system::error_code ec;
         for (int i = 0; i < std::max(count, 1); ++i) udptl.send_to(asio::buffer(*datagram), image.remote, 0, ec);
+        // T.38 is half duplex in practice: while we send a page the peer may rightly say nothing for a minute.
+        last_packet = Clock::now();
     }
 
     void StartClock() {

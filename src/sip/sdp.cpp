@@ -1,5 +1,4 @@
-// SDP parser and writer (RFC 4566) with the T.38 attributes of T.38 Annex D / RFC 3362 and their offer/answer
-// rules.
+// SDP parser and writer (RFC 4566), T.38 attributes (T.38 Annex D, RFC 3362) and the T.38 answer rules.
 #include "sip/sdp.hpp"
 
 #include <algorithm>
@@ -36,7 +35,8 @@ std::vector<std::string_view> SplitTokens(std::string_view text) {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -66,10 +66,20 @@ tl::unexpected<base::Error> LimitError(int line_no, std::string_view what) {
                      "SDP line " + std::to_string(line_no) + ": " + std::string(what));
 }
 
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+// Peer text quoted into an error message: cut short and with control bytes replaced, because error messages
+// end up in logs and user-visible reports.
+std::string Quoted(std::string_view text) {
+    constexpr std::size_t kMaxQuoted = 60;
+    std::string quoted = "\"";
+    for (const char c : text.substr(0, kMaxQuoted)) {
+        quoted += std::iscntrl(static_cast<unsigned char>(c)) ? '?' : c;
+    }
+    quoted += text.size() > kMaxQuoted ? "...\"" : "\"";
+    return quoted;
+}
 
-// RFC 4566 §5.7: c=<nettype> <addrtype> <connection-address>. Only "IN" is defined, and we need IP addresses to
-// send media; the address may also be a host name or carry a multicast /ttl, kept as sent.
+// RFC 4566 §5.7: c=<nettype> <addrtype> <connection-address>. Only "IN" is defined, and we need IP addresses
+// to send media; the address may also be a host name or carry a multicast /ttl, kept as sent.
 base::Result<std::string> ParseConnection(int line_no, std::string_view value) {
     const auto tokens = SplitTokens(value);
     if (tokens.size() != 3 || !EqualsIgnoreCase(tokens[0], "IN") ||
@@ -86,7 +96,8 @@ base::Result<void> ParseOrigin(int line_no, std::string_view value, SessionDescr
     const auto id = ParseDecimal(tokens[1]);
     const auto version = ParseDecimal(tokens[2]);
     if (!id || !version) {
-        return LineError(line_no, "bad o= line " + Quoted(value) + ": session id and version must be numbers");
+        return LineError(line_no,
+                         "bad o= line " + Quoted(value) + ": session id and version must be numbers");
     }
     if (!EqualsIgnoreCase(tokens[3], "IN") ||
         !(EqualsIgnoreCase(tokens[4], "IP4") || EqualsIgnoreCase(tokens[4], "IP6"))) {
@@ -99,12 +110,11 @@ base::Result<void> ParseOrigin(int line_no, std::string_view value, SessionDescr
     return {};
 }
 
-// ---- T.38 attributes (T.38 Annex D.2.3, RFC 3362 §2.1), names case-insensitive as FreeSWITCH and Asterisk
-// read them.
+// ---- T.38 attributes (T.38 Annex D.2.3, RFC 3362 §2.1); names are case-insensitive, as peers vary.
 
-// Booleans: RFC 3362 says the bare name means true. Cisco, 3CX and FreeSWITCH's "broken boolean" mode send
-// ":1"/":0"; we honour an explicit ":0" as false (Asterisk reads any presence as true, which turns a peer's
-// "no" into "yes"). Any other value is ignored, like other malformed T.38 values.
+// Booleans: RFC 3362 says the bare name means true. Cisco gateways and FreeSWITCH's "broken boolean" mode
+// send ":1"/":0"; we honour an explicit ":0" as false (Asterisk reads any presence as true, which turns a
+// peer's "no" into "yes"). Any other value is ignored, like other malformed T.38 values.
 std::optional<bool> ParseT38Boolean(std::string_view value) {
     if (value.empty() || value == "1" || EqualsIgnoreCase(value, "true")) return true;
     if (value == "0" || EqualsIgnoreCase(value, "false")) return false;
@@ -119,22 +129,24 @@ std::optional<int> ParseInRange(std::string_view value, int low, int high) {
     return static_cast<int>(*number);
 }
 
-// Reads one T.38 attribute into `params`; false if `name` is not one we interpret. A value out of its sane range
-// is ignored (the field keeps its value) rather than failing the SDP: a fax call that negotiates defaults has a
-// chance, a rejected re-INVITE has none.
+// Reads one T.38 attribute into `params`; false if `name` is not one we interpret. A value out of its sane
+// range is ignored (the field keeps its value) rather than failing the SDP: a fax call that negotiates
+// defaults has a chance, a rejected re-INVITE has none.
 bool ApplyT38Attribute(std::string_view name, std::string_view value, T38Params& params) {
-    constexpr int kNewestVersion = 3;  // T.38 (2005) and later editions
+    constexpr int kNewestVersion = 3;  // the newest T38FaxVersion faxd knows of
     if (EqualsIgnoreCase(name, "T38FaxVersion")) {
         // A version newer than ours is read as ours: the answer is the minimum anyway (T.38 Annex D.2.3).
         if (IsDecimal(value)) {
             const auto version = ParseDecimal(value);
-            params.version = version && *version < kNewestVersion ? static_cast<int>(*version) : kNewestVersion;
+            params.version =
+                version && *version < kNewestVersion ? static_cast<int>(*version) : kNewestVersion;
         }
     } else if (EqualsIgnoreCase(name, "T38MaxBitRate") || EqualsIgnoreCase(name, "T38FaxMaxRate")) {
         // V.27ter 2400 up to V.34 33600 (T.38 Annex D.2.3). T38FaxMaxRate is an old alias Asterisk accepts.
         if (const auto rate = ParseInRange(value, 2400, 33600)) params.max_bit_rate = *rate;
     } else if (EqualsIgnoreCase(name, "T38FaxRateManagement")) {
-        if (EqualsIgnoreCase(value, "transferredTCF")) params.rate_management = T38RateManagement::kTransferredTcf;
+        if (EqualsIgnoreCase(value, "transferredTCF"))
+            params.rate_management = T38RateManagement::kTransferredTcf;
         if (EqualsIgnoreCase(value, "localTCF")) params.rate_management = T38RateManagement::kLocalTcf;
     } else if (EqualsIgnoreCase(name, "T38FaxMaxBuffer")) {
         if (const auto bytes = ParseInRange(value, 1, 65535)) params.max_buffer = *bytes;
@@ -142,7 +154,8 @@ bool ApplyT38Attribute(std::string_view name, std::string_view value, T38Params&
         // T38MaxDatagram: alias sent by some gateways and accepted by Asterisk.
         if (const auto bytes = ParseInRange(value, 1, 65535)) params.max_datagram = *bytes;
     } else if (EqualsIgnoreCase(name, "T38FaxUdpEC")) {
-        if (EqualsIgnoreCase(value, "t38UDPRedundancy")) params.error_correction = T38ErrorCorrection::kRedundancy;
+        if (EqualsIgnoreCase(value, "t38UDPRedundancy"))
+            params.error_correction = T38ErrorCorrection::kRedundancy;
         if (EqualsIgnoreCase(value, "t38UDPFEC")) params.error_correction = T38ErrorCorrection::kFec;
         if (EqualsIgnoreCase(value, "t38UDPNoEC")) params.error_correction = T38ErrorCorrection::kNone;
     } else if (EqualsIgnoreCase(name, "T38FaxFillBitRemoval")) {
@@ -171,12 +184,14 @@ bool IsRtpProtocol(std::string_view protocol) {
 }
 
 // RFC 4566 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ... The number of ports (layered
-// encodings) means nothing for fax and is dropped. A line without formats is accepted: peers send
-// "m=audio 0 RTP/AVP" when rejecting audio, and a stream without formats is unusable anyway.
+// encodings) means nothing for fax and is dropped. A line without formats (RFC 4566 requires one) is
+// accepted: the stream is unusable, but keeping it keeps the m= line count an answer must mirror (RFC 3264
+// §6).
 base::Result<MediaDescription> ParseMediaLine(int line_no, std::string_view value) {
     const auto tokens = SplitTokens(value);
     if (tokens.size() < 3) {
-        return LineError(line_no, "bad m= line " + Quoted(value) + ", expected \"<media> <port> <proto> <fmt>...\"");
+        return LineError(line_no,
+                         "bad m= line " + Quoted(value) + ", expected \"<media> <port> <proto> <fmt>...\"");
     }
     MediaDescription media;
     media.media = std::string(tokens[0]);
@@ -189,7 +204,8 @@ base::Result<MediaDescription> ParseMediaLine(int line_no, std::string_view valu
     if (port_text.size() < port_field.size()) {
         const auto count = ParseDecimal(port_field.substr(port_text.size() + 1));
         if (!count || *count == 0) {
-            return LineError(line_no, "bad m= line: port " + Quoted(port_field) + " has a bad number of ports");
+            return LineError(line_no,
+                             "bad m= line: port " + Quoted(port_field) + " has a bad number of ports");
         }
     }
     media.port = static_cast<std::uint16_t>(*port);
@@ -202,8 +218,8 @@ base::Result<MediaDescription> ParseMediaLine(int line_no, std::string_view valu
         }
         const auto payload_type = ParseDecimal(tokens[i]);
         if (!payload_type || *payload_type > 127) {
-            return LineError(line_no, "bad m= line: RTP payload type " + Quoted(tokens[i]) +
-                                          " is not a number 0-127");
+            return LineError(line_no,
+                             "bad m= line: RTP payload type " + Quoted(tokens[i]) + " is not a number 0-127");
         }
         media.formats.push_back(std::to_string(*payload_type));
     }
@@ -254,10 +270,14 @@ std::optional<MediaDirection> ParseDirection(std::string_view name) {
 
 std::string_view DirectionName(MediaDirection direction) {
     switch (direction) {
-        case MediaDirection::kSendRecv: return "sendrecv";
-        case MediaDirection::kSendOnly: return "sendonly";
-        case MediaDirection::kRecvOnly: return "recvonly";
-        case MediaDirection::kInactive: return "inactive";
+        case MediaDirection::kSendRecv:
+            return "sendrecv";
+        case MediaDirection::kSendOnly:
+            return "sendonly";
+        case MediaDirection::kRecvOnly:
+            return "recvonly";
+        case MediaDirection::kInactive:
+            return "inactive";
     }
     return "sendrecv";
 }
@@ -307,7 +327,7 @@ base::Result<SessionDescription> Parser::Run(std::string_view text) {
             return LineError(line_no, "NUL or stray CR in line");
         }
         if (line.size() < 2 || line[1] != '=') {
-            return LineError(line_no, Quoted(line.substr(0, 40)) + " is not a \"<type>=<value>\" line");
+            return LineError(line_no, Quoted(line) + " is not a \"<type>=<value>\" line");
         }
         auto result = Line(line_no, line[0], line.substr(2));
         if (!result) return tl::unexpected(result.error());
@@ -337,7 +357,7 @@ base::Result<void> Parser::Line(int line_no, char type, std::string_view value) 
             return ParseOrigin(line_no, value, sdp_);
         case 's':
             if (in_media) return {};
-            // RFC 4566 §5.3 asks for "s= " or "s=-" when there is no name; both read as "-".
+            // RFC 4566 §5.3 and RFC 3264 §5 recommend "s= " or "s=-" for no name; both read as "-".
             sdp_.session_name = std::string(Trim(value));
             if (sdp_.session_name.empty()) sdp_.session_name = "-";
             return {};
@@ -357,14 +377,17 @@ base::Result<void> Parser::Line(int line_no, char type, std::string_view value) 
             media_levels_.emplace_back();
             return {};
         }
-        case 'a': return Attribute(line_no, value);
-        default: return {};  // t=, b=, i=, k=, ... and unknown types: RFC 4566 §5 says ignore
+        case 'a':
+            return Attribute(line_no, value);
+        default:
+            return {};  // t=, b=, i=, k=, ... and unknown types: RFC 4566 §5 says ignore
     }
 }
 
 base::Result<void> Parser::CountAttribute(int line_no, Level& level) {
     if (++level.attributes > kMaxSdpAttributes) {
-        return LimitError(line_no, "more than " + std::to_string(kMaxSdpAttributes) + " attributes in a section");
+        return LimitError(line_no,
+                          "more than " + std::to_string(kMaxSdpAttributes) + " attributes in a section");
     }
     return {};
 }
@@ -456,15 +479,16 @@ void AppendMedia(std::string& out, const MediaDescription& media) {
     out += kCrlf;
     AppendConnection(out, media.connection_address);
     for (const auto& map : media.rtp_maps) {
-        std::string value = std::to_string(map.payload_type) + " " + map.encoding + "/" +
-                            std::to_string(map.clock_rate);
+        std::string value =
+            std::to_string(map.payload_type) + " " + map.encoding + "/" + std::to_string(map.clock_rate);
         if (map.channels != 1) value += "/" + std::to_string(map.channels);
         AppendAttribute(out, "rtpmap", value);
     }
     if (media.ptime) AppendAttribute(out, "ptime", std::to_string(*media.ptime));
     if (media.t38) AppendT38Attributes(out, *media.t38);
     for (const auto& [name, value] : media.other_attributes) AppendAttribute(out, name, value);
-    if (media.direction != MediaDirection::kSendRecv) AppendAttribute(out, DirectionName(media.direction), "");
+    if (media.direction != MediaDirection::kSendRecv)
+        AppendAttribute(out, DirectionName(media.direction), "");
 }
 
 }  // namespace
@@ -481,7 +505,7 @@ std::string FormatSdp(const SessionDescription& sdp) {
     out += "s=" + (sdp.session_name.empty() ? std::string("-") : sdp.session_name);
     out += kCrlf;
     AppendConnection(out, sdp.connection_address);
-    out += "t=0 0\r\n";  // RFC 3264 §5: SIP sessions are unbounded
+    out += "t=0 0\r\n";  // RFC 3264 §5: SIP, not t=, starts and ends the session
     for (const auto& [name, value] : sdp.other_attributes) AppendAttribute(out, name, value);
     for (const auto& media : sdp.media) AppendMedia(out, media);
     return out;
@@ -497,14 +521,22 @@ std::optional<RtpMap> FindRtpMap(const MediaDescription& media, int payload_type
     }
     // RFC 3551 §6, table 4: the static audio payload types a fax server may meet without an rtpmap.
     switch (payload_type) {
-        case 0: return RtpMap{0, "PCMU", 8000, 1};
-        case 3: return RtpMap{3, "GSM", 8000, 1};
-        case 4: return RtpMap{4, "G723", 8000, 1};
-        case 8: return RtpMap{8, "PCMA", 8000, 1};
-        case 9: return RtpMap{9, "G722", 8000, 1};  // RFC 3551 §4.5.2: 8000 although sampled at 16 kHz
-        case 13: return RtpMap{13, "CN", 8000, 1};
-        case 18: return RtpMap{18, "G729", 8000, 1};
-        default: return std::nullopt;
+        case 0:
+            return RtpMap{0, "PCMU", 8000, 1};
+        case 3:
+            return RtpMap{3, "GSM", 8000, 1};
+        case 4:
+            return RtpMap{4, "G723", 8000, 1};
+        case 8:
+            return RtpMap{8, "PCMA", 8000, 1};
+        case 9:
+            return RtpMap{9, "G722", 8000, 1};  // RFC 3551 §4.5.2: 8000 although sampled at 16 kHz
+        case 13:
+            return RtpMap{13, "CN", 8000, 1};
+        case 18:
+            return RtpMap{18, "G729", 8000, 1};
+        default:
+            return std::nullopt;
     }
 }
 
@@ -525,7 +557,9 @@ T38Params AnswerT38(const T38Params& offer, const T38Params& ours, bool allow_fe
             answer.error_correction =
                 allow_redundancy ? T38ErrorCorrection::kRedundancy : T38ErrorCorrection::kNone;
             break;
-        case T38ErrorCorrection::kNone: answer.error_correction = T38ErrorCorrection::kNone; break;
+        case T38ErrorCorrection::kNone:
+            answer.error_correction = T38ErrorCorrection::kNone;
+            break;
     }
     // Fill bit removal and MMR/JBIG transcoding are options the answerer may decline (T.38 Annex D.2.3).
     answer.fill_bit_removal = false;

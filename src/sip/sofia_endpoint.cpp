@@ -527,6 +527,7 @@ struct SipEndpoint::Impl {
         }
         CancelRingTimer(call);
         call.result.sip_status = status;
+        if (sip && sip->sip_call_id) call.result.call_id = sip->sip_call_id->i_id;
         if (status >= 300) {
             if (call.result.failure == CallFailure::kNone) call.result.failure = ClassifySipStatus(status);
             if (call.result.reason.empty()) call.result.reason = std::to_string(status) + " " + (phrase ? phrase : "");

@@ -113,6 +113,8 @@ struct FaxSession::Impl {
     bool phase_e_done = false;
     bool t38_done = false;
     bool finished = false;
+    int document_pages = 0;            // pages this session has to send (from first_page on)
+    bool end_of_document = false;      // receiver: the sender's last page was followed by EOP
     int frames_received = 0;           // T.30 frames from the far end: proof that a fax machine is there
     bool far_dcn_before_pages = false; // the far end disconnected before any page: it refused the call
     std::optional<FailureClass> forced_failure;  // why we ended it ourselves
@@ -177,9 +179,19 @@ struct FaxSession::Impl {
         return T30_ERR_OK;
     }
 
-    static int OnPhaseD(t30_state_t*, void* user_data, int) {
-        static_cast<Impl*>(user_data)->RecordNewPages();
+    static int OnPhaseD(t30_state_t*, void* user_data, int fcf) {
+        auto* self = static_cast<Impl*>(user_data);
+        self->RecordNewPages();
+        // The receiver sees the post-page command here; EOP means no page follows (T.30 §5.3.6.1.7).
+        if (!self->Sending() && ((fcf & 0xFE) == T30_EOP || (fcf & 0xFE) == T30_PRI_EOP)) self->end_of_document = true;
         return T30_ERR_OK;
+    }
+
+    // Whether the whole document went through, so that a hang-up now costs nothing: the sender has every page
+    // confirmed, or the receiver has the page that came with EOP. Peers often hang up before the final DCN.
+    bool DocumentComplete() const {
+        if (Sending()) return document_pages > 0 && result.pages_confirmed >= document_pages;
+        return end_of_document && result.pages_confirmed > 0;
     }
 
     static void OnPhaseE(t30_state_t*, void* user_data, int completion_code) {
@@ -212,6 +224,7 @@ struct FaxSession::Impl {
 
     FailureClass Classify(int completion_code) const {
         FailureClass failure = forced_failure ? *forced_failure : ClassifyCompletion(completion_code, HadContact());
+        if (failure == FailureClass::kNone) return failure;
         // A DCN before any page is the far end refusing the call, whatever timer or state spandsp ended in.
         if (far_dcn_before_pages && (failure == FailureClass::kTrainingFailed || failure == FailureClass::kCallDropped ||
                                      failure == FailureClass::kProtocolError))
@@ -303,6 +316,7 @@ base::Result<std::unique_ptr<FaxSession>> FaxSession::Create(const SessionConfig
     if (config.role == Role::kSend) {
         auto pages = CheckFaxTiff(config.tiff);
         if (!pages) return tl::unexpected(pages.error());
+        impl->document_pages = *pages - config.first_page;
         if (config.first_page >= *pages)
             return base::MakeError(base::ErrorCode::kInvalidArgument,
                                    config.tiff.string() + " has " + std::to_string(*pages) +
@@ -419,6 +433,17 @@ void FaxSession::Cancel() { impl_->ForceEnd(FailureClass::kCancelled, "cancelled
 void FaxSession::HangUp() {
     auto& s = *impl_;
     if (s.phase_e_done) {
+        s.Finish();
+        return;
+    }
+    if (s.DocumentComplete()) {
+        // The far end hung up between the last confirmation and DCN: the fax is complete (T.30 phase E is
+        // only the disconnect). Count it as the success it is.
+        s.RecordNewPages();
+        s.forced_failure = FailureClass::kNone;
+        s.forced_reason = "complete; the far end hung up before the final disconnect";
+        t30_terminate(s.t30);
+        if (!s.phase_e_done) Impl::OnPhaseE(s.t30, &s, T30_ERR_OK);
         s.Finish();
         return;
     }

@@ -1,0 +1,195 @@
+#include "app/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace faxd::app {
+namespace {
+
+const char kDefaultConfig[] =
+#include "default_config.inc"
+    ;
+
+using base::ErrorCode;
+
+// Reads typed values with a clear message naming the key when the type is wrong.
+class Reader {
+public:
+    Reader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
+
+    template <typename T>
+    void Get(std::string_view path, T& out) {
+        const auto node = root_.at_path(path);
+        if (!node) return;
+        if constexpr (std::is_same_v<T, std::string>) {
+            if (auto value = node.value<std::string>()) out = *value;
+            else Fail(path, "a string");
+        } else if constexpr (std::is_same_v<T, bool>) {
+            if (auto value = node.value<bool>()) out = *value;
+            else Fail(path, "true or false");
+        } else {
+            if (auto value = node.value<std::int64_t>()) out = static_cast<T>(*value);
+            else Fail(path, "a number");
+        }
+    }
+    void Fail(std::string_view path, std::string_view expected) {
+        if (error_.empty()) error_ = source_ + ": " + std::string(path) + " must be " + std::string(expected);
+    }
+    const std::string& error() const { return error_; }
+
+private:
+    const toml::table& root_;
+    std::string source_;
+    std::string error_;
+};
+
+bool ParseT38Switch(const std::string& text, sip::T38Switch* out) {
+    if (text == "after-answer") *out = sip::T38Switch::kAfterAnswer;
+    else if (text == "on-tone") *out = sip::T38Switch::kOnTone;
+    else if (text == "never") *out = sip::T38Switch::kNever;
+    else return false;
+    return true;
+}
+
+}  // namespace
+
+std::string_view DefaultConfigText() { return kDefaultConfig; }
+
+base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& source) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& error) {
+        std::ostringstream where;
+        where << source << ":" << error.source().begin.line << ":" << error.source().begin.column << ": "
+              << error.description();
+        return base::MakeError(ErrorCode::kMalformed, where.str());
+    }
+    FaxdConfig config;
+    Reader r(root, source);
+    std::string level = "info";
+    r.Get("log.level", level);
+    if (!base::ParseLogLevel(level, &config.log_level))
+        return base::MakeError(ErrorCode::kInvalidArgument, source + ": log.level '" + level + "' is not a level");
+    std::string spool = config.spool_dir.string();
+    r.Get("spool.directory", spool);
+    config.spool_dir = spool;
+
+    auto& s = config.sip;
+    r.Get("sip.listen", s.listen_address);
+    r.Get("sip.port", s.port);
+    r.Get("sip.tcp", s.tcp);
+    r.Get("sip.user_agent", s.user_agent);
+    r.Get("sip.local_number", s.local_number);
+    r.Get("sip.max_calls", s.max_calls);
+    r.Get("sip.max_outgoing", s.max_outgoing);
+    std::string inbound = "after-answer", outbound = "on-tone";
+    r.Get("sip.inbound_t38", inbound);
+    r.Get("sip.outbound_t38", outbound);
+    if (!ParseT38Switch(inbound, &s.inbound_t38) || !ParseT38Switch(outbound, &s.outbound_t38))
+        return base::MakeError(ErrorCode::kInvalidArgument,
+                               source + ": sip.inbound_t38 and sip.outbound_t38 are after-answer, on-tone or never");
+    std::int64_t t38_timeout = s.t38_timeout.count();
+    r.Get("sip.t38_timeout", t38_timeout);
+    s.t38_timeout = std::chrono::seconds(t38_timeout);
+    r.Get("sip.max_message_bytes", s.max_message_bytes);
+    r.Get("sip.tls.enabled", s.tls.enabled);
+    r.Get("sip.tls.port", s.tls.port);
+    std::string cert_dir;
+    r.Get("sip.tls.certificate_dir", cert_dir);
+    s.tls.certificate_dir = cert_dir;
+    r.Get("sip.tls.verify_peer", s.tls.verify_peer);
+    r.Get("sip.t38.enabled", s.t38.enabled);
+    r.Get("sip.t38.redundancy", s.t38.redundancy);
+    r.Get("sip.t38.allow_fec", s.t38.allow_fec);
+    r.Get("sip.t38.max_datagram", s.t38.max_datagram);
+    r.Get("sip.t38.max_bit_rate", s.t38.max_bit_rate);
+    r.Get("sip.t38.min_far_datagram", s.t38.min_far_datagram);
+    r.Get("media.address", s.media.bind_address);
+    r.Get("media.port_min", s.media.port_min);
+    r.Get("media.port_max", s.media.port_max);
+    std::int64_t media_timeout = s.media.media_timeout.count();
+    r.Get("media.timeout", media_timeout);
+    s.media.media_timeout = std::chrono::seconds(media_timeout);
+
+    auto& fax = s.fax;
+    r.Get("fax.ident", fax.local_ident);
+    r.Get("fax.ecm", fax.ecm);
+    std::string modem = "v17";
+    r.Get("fax.max_modem", modem);
+    if (modem == "v17") fax.modems = t30::kAllModems;
+    else if (modem == "v29") fax.modems = t30::kV27ter | t30::kV29;
+    else if (modem == "v27ter") fax.modems = t30::kV27ter;
+    else return base::MakeError(ErrorCode::kInvalidArgument, source + ": fax.max_modem is v17, v29 or v27ter");
+    if (auto list = root.at_path("fax.compressions").as_array()) {
+        fax.compressions = 0;
+        for (const auto& item : *list) {
+            t30::Compression compression = t30::kT6;
+            const auto name = item.value<std::string>();
+            if (!name || !t30::ParseCompression(*name, &compression))
+                return base::MakeError(ErrorCode::kInvalidArgument,
+                                       source + ": fax.compressions holds t4-1d, t4-2d and t6");
+            fax.compressions |= compression;
+        }
+    }
+    std::int64_t max_duration = fax.max_duration.count();
+    r.Get("fax.max_duration", max_duration);
+    fax.max_duration = std::chrono::seconds(max_duration);
+    if (fax.local_ident.size() > 20)
+        return base::MakeError(ErrorCode::kInvalidArgument, source + ": fax.ident is at most 20 characters");
+
+    if (auto routes = root["routes"].as_array()) {
+        for (std::size_t i = 0; i < routes->size(); ++i) {
+            const auto* table = (*routes)[i].as_table();
+            const std::string where = source + ": routes[" + std::to_string(i) + "]";
+            if (!table) return base::MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            Reader rr(*table, where);
+            sip::Route route;
+            rr.Get("name", route.name);
+            rr.Get("prefix", route.prefix);
+            rr.Get("add_prefix", route.add_prefix);
+            rr.Get("allow_g711", route.allow_g711);
+            rr.Get("t38_in_offer", route.t38_in_offer);
+            rr.Get("max_channels", route.max_channels);
+            std::string user, password;
+            rr.Get("username", user);
+            rr.Get("password", password);
+            if (!user.empty()) route.credentials = sip::DigestCredentials{user, password};
+            if (auto gateways = (*table)["gateways"].as_array()) {
+                for (const auto& g : *gateways) {
+                    const auto* gt = g.as_table();
+                    if (!gt) return base::MakeError(ErrorCode::kInvalidArgument, where + ".gateways holds tables");
+                    Reader gr(*gt, where + ".gateways");
+                    sip::Gateway gateway;
+                    gr.Get("host", gateway.host);
+                    gr.Get("port", gateway.port);
+                    gr.Get("transport", gateway.transport);
+                    if (!gr.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, gr.error());
+                    if (gateway.host.empty())
+                        return base::MakeError(ErrorCode::kInvalidArgument, where + ": a gateway needs a host");
+                    if (gateway.transport != "udp" && gateway.transport != "tcp" && gateway.transport != "tls")
+                        return base::MakeError(ErrorCode::kInvalidArgument, where + ": transport is udp, tcp or tls");
+                    route.gateways.push_back(gateway);
+                }
+            }
+            if (!rr.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (route.gateways.empty())
+                return base::MakeError(ErrorCode::kInvalidArgument, where + " has no gateways");
+            config.routes.push_back(std::move(route));
+        }
+    }
+    if (!r.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, r.error());
+    return config;
+}
+
+base::Result<FaxdConfig> LoadConfig(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) return base::MakeError(ErrorCode::kNotFound, "cannot read config file " + path.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    return ParseConfig(text.str(), path.string());
+}
+
+}  // namespace faxd::app
