@@ -188,6 +188,10 @@ struct SipEndpoint::Impl {
         events.on_finished = [this, nh](const MediaOutcome& outcome) {
             Post([this, nh, outcome] { OnMediaFinished(nh, outcome); });
         };
+        events.on_page = [log = log, tag = call.tag](const t30::PageStats& page, int total) {
+            log->info("[{}] page {} of {} done: {} bit/s, {} bytes, {:.1f} s", tag, page.page, total, page.bit_rate,
+                      page.encoded_bytes, page.seconds);
+        };
         auto media = MediaSession::Create(media_engine->NextContext(), config.media, std::move(job), std::move(events));
         if (!media) return tl::unexpected(media.error());
         call.media = *media;
