@@ -101,6 +101,25 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     r.Get("sip.tls.certificate_dir", cert_dir);
     s.tls.certificate_dir = cert_dir;
     r.Get("sip.tls.verify_peer", s.tls.verify_peer);
+    r.Get("sip.auth.enabled", s.inbound_auth.enabled);
+    r.Get("sip.auth.realm", s.inbound_auth.realm);
+    if (auto users = root.at_path("sip.auth.users").as_array()) {
+        for (const auto& entry : *users) {
+            const auto* table = entry.as_table();
+            if (!table) return base::MakeError(ErrorCode::kInvalidArgument, source + ": sip.auth.users holds tables");
+            Reader ur(*table, source + ": sip.auth.users");
+            sip::DigestCredentials user;
+            ur.Get("username", user.username);
+            ur.Get("password", user.password);
+            if (!ur.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, ur.error());
+            if (user.username.empty() || user.password.empty())
+                return base::MakeError(ErrorCode::kInvalidArgument,
+                                       source + ": sip.auth.users entries need a username and a password");
+            s.inbound_auth.users.push_back(user);
+        }
+    }
+    if (s.inbound_auth.enabled && s.inbound_auth.users.empty())
+        return base::MakeError(ErrorCode::kInvalidArgument, source + ": sip.auth.enabled needs sip.auth.users");
     r.Get("sip.t38.enabled", s.t38.enabled);
     r.Get("sip.t38.redundancy", s.t38.redundancy);
     r.Get("sip.t38.allow_fec", s.t38.allow_fec);
@@ -140,6 +159,11 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     if (fax.local_ident.size() > 20)
         return base::MakeError(ErrorCode::kInvalidArgument, source + ": fax.ident is at most 20 characters");
 
+    r.Get("numbers.country", config.numbers.country);
+    r.Get("numbers.area_code", config.numbers.area_code);
+    r.Get("numbers.outside_prefix", config.numbers.outside_prefix);
+    r.Get("numbers.max_extension_digits", config.numbers.max_extension_digits);
+
     if (auto routes = root["routes"].as_array()) {
         for (std::size_t i = 0; i < routes->size(); ++i) {
             const auto* table = (*routes)[i].as_table();
@@ -153,6 +177,15 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
             rr.Get("allow_g711", route.allow_g711);
             rr.Get("t38_in_offer", route.t38_in_offer);
             rr.Get("max_channels", route.max_channels);
+            std::string format = "as-dialled";
+            rr.Get("number_format", format);
+            if (format == "e164") route.number_format = sip::NumberFormat::kE164;
+            else if (format == "national") route.number_format = sip::NumberFormat::kNational;
+            else if (format == "international") route.number_format = sip::NumberFormat::kInternational;
+            else if (format != "as-dialled")
+                return base::MakeError(ErrorCode::kInvalidArgument,
+                                       where + ": number_format is e164, national, international or as-dialled");
+            rr.Get("use_outside_prefix", route.use_outside_prefix);
             std::string user, password;
             rr.Get("username", user);
             rr.Get("password", password);
@@ -178,6 +211,32 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
             if (route.gateways.empty())
                 return base::MakeError(ErrorCode::kInvalidArgument, where + " has no gateways");
             config.routes.push_back(std::move(route));
+        }
+    }
+    if (auto registrations = root["registrations"].as_array()) {
+        for (std::size_t i = 0; i < registrations->size(); ++i) {
+            const auto* table = (*registrations)[i].as_table();
+            const std::string where = source + ": registrations[" + std::to_string(i) + "]";
+            if (!table) return base::MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            Reader rr(*table, where);
+            sip::Registration reg;
+            std::string user, password;
+            std::int64_t expires = reg.expires.count(), retry = reg.retry_after.count();
+            rr.Get("registrar", reg.registrar);
+            rr.Get("aor", reg.aor);
+            rr.Get("username", user);
+            rr.Get("password", password);
+            rr.Get("expires", expires);
+            rr.Get("retry_after", retry);
+            if (!rr.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (reg.registrar.rfind("sip", 0) != 0 || reg.aor.rfind("sip", 0) != 0)
+                return base::MakeError(ErrorCode::kInvalidArgument, where + ": registrar and aor are sip: URIs");
+            if (expires < 30 || retry < 1)
+                return base::MakeError(ErrorCode::kInvalidArgument, where + ": expires >= 30 s and retry_after >= 1 s");
+            if (!user.empty()) reg.credentials = sip::DigestCredentials{user, password};
+            reg.expires = std::chrono::seconds(expires);
+            reg.retry_after = std::chrono::seconds(retry);
+            config.sip.registrations.push_back(std::move(reg));
         }
     }
     if (!r.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, r.error());

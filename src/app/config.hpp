@@ -8,6 +8,7 @@
 
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "sip/numbers.hpp"
 #include "sip/routing.hpp"
 #include "sip/sip_endpoint.hpp"
 
@@ -18,6 +19,7 @@ struct FaxdConfig {
     std::filesystem::path spool_dir = "var/spool";
     sip::SipConfig sip;
     std::vector<sip::Route> routes;
+    sip::NumberPlan numbers;
 };
 
 // The documented default configuration file; parsing it gives the built-in defaults.

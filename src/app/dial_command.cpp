@@ -7,6 +7,7 @@
 #include "app/config.hpp"
 #include "app/received_spool.hpp"
 #include "base/log.hpp"
+#include "sip/numbers.hpp"
 #include "sip/routing.hpp"
 
 namespace faxd::app {
@@ -37,13 +38,15 @@ int Run(const DialArgs& args) {
     if (!config) return fail("config", config.error().message);
     // faxctl is a second SIP endpoint beside a running faxd: it listens on its own port (any free one by default).
     config->sip.port = static_cast<std::uint16_t>(args.listen_port);
-    config->sip.tls.enabled = config->sip.tls.enabled && args.listen_port != 0;
+    config->sip.tls.port = 0;
 
     std::vector<sip::DialTarget> targets;
     if (!args.uri.empty()) {
         targets.push_back({args.uri, nullptr});
     } else {
-        targets = sip::PlanDial(config->routes, args.to);
+        auto number = sip::NormalizeNumber(config->numbers, args.to);
+        if (!number) return fail("bad_number", number.error().message);
+        targets = sip::PlanDial(config->routes, *number, &config->numbers);
         if (targets.empty()) return fail("bad_number", "no route for " + args.to + " (add a [[routes]] entry)");
     }
     auto endpoint = sip::SipEndpoint::Start(config->sip, {}, {});

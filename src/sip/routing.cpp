@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sip/numbers.hpp"
+
 namespace faxd::sip {
 
 namespace {
@@ -16,7 +18,9 @@ std::string UriFor(const Gateway& gateway, const std::string& user) {
 
 }  // namespace
 
-std::vector<DialTarget> PlanDial(const std::vector<Route>& routes, const std::string& number) {
+std::vector<DialTarget> PlanDial(const std::vector<Route>& routes, const std::string& number,
+                                 const NumberPlan* plan) {
+    const std::string digits = !number.empty() && number[0] == '+' ? number.substr(1) : number;
     const Route* best = nullptr;
     const Route* fallback = nullptr;
     for (const auto& route : routes) {
@@ -24,12 +28,15 @@ std::vector<DialTarget> PlanDial(const std::vector<Route>& routes, const std::st
             if (!fallback) fallback = &route;
             continue;
         }
-        if (number.rfind(route.prefix, 0) == 0 && (!best || route.prefix.size() > best->prefix.size())) best = &route;
+        if (digits.rfind(route.prefix, 0) == 0 && (!best || route.prefix.size() > best->prefix.size())) best = &route;
     }
     std::vector<DialTarget> targets;
     for (const Route* route : {best, fallback}) {
         if (!route) continue;
-        for (const auto& gateway : route->gateways) targets.push_back({UriFor(gateway, route->add_prefix + number), route});
+        const std::string user =
+            route->add_prefix +
+            (plan ? FormatForRoute(*plan, number, route->number_format, route->use_outside_prefix) : number);
+        for (const auto& gateway : route->gateways) targets.push_back({UriFor(gateway, user), route});
     }
     return targets;
 }

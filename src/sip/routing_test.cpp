@@ -1,5 +1,7 @@
 #include "sip/routing.hpp"
 
+#include "sip/numbers.hpp"
+
 #include <gtest/gtest.h>
 
 namespace faxd::sip {
@@ -27,6 +29,20 @@ TEST(RoutingTest, LongestPrefixFirstThenDefault) {
     const auto other = PlanDial(routes, "331234");
     ASSERT_EQ(other.size(), 1u);
     EXPECT_EQ(other[0].route->name, "default");
+}
+
+TEST(RoutingTest, EachRouteGetsTheNumberInItsFormat) {
+    NumberPlan plan{"DE", "30", "0", 5};
+    std::vector<Route> routes(2);
+    routes[0].gateways = {{"pbx", 5060, "udp"}};
+    routes[0].number_format = NumberFormat::kNational;
+    routes[0].use_outside_prefix = true;
+    routes[1].prefix = "1";
+    routes[1].gateways = {{"us-trunk", 5060, "udp"}};
+    routes[1].number_format = NumberFormat::kE164;
+    EXPECT_EQ(PlanDial(routes, "+49301234567", &plan)[0].uri, "sip:00301234567@pbx:5060");
+    EXPECT_EQ(PlanDial(routes, "+12125550100", &plan)[0].uri, "sip:+12125550100@us-trunk:5060");
+    EXPECT_EQ(PlanDial(routes, "51001", &plan)[0].uri, "sip:51001@pbx:5060");
 }
 
 TEST(RoutingTest, NextGatewayOnlyWhenTheGatewayFailed) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "sip/call_types.hpp"
@@ -42,6 +43,28 @@ struct TlsConfig {
     bool verify_peer = true;
 };
 
+struct DigestCredentials {
+    std::string username;
+    std::string password;
+};
+
+// Registration of faxd with a trunk or PBX (RFC 3261 §10), refreshed before it expires and retried after a
+// failure.
+struct Registration {
+    std::string registrar;  // "sip:pbx.example.com:5060"
+    std::string aor;        // address of record: "sip:fax@pbx.example.com"
+    std::optional<DigestCredentials> credentials;
+    std::chrono::seconds expires{300};
+    std::chrono::seconds retry_after{30};
+};
+
+// Digest authentication that faxd demands of callers (RFC 3261 §22; SHA-256 and MD5, RFC 8760).
+struct InboundAuth {
+    bool enabled = false;
+    std::string realm = "faxd";
+    std::vector<DigestCredentials> users;  // who may call in
+};
+
 struct SipConfig {
     std::string listen_address = "127.0.0.1";
     std::uint16_t port = 5060;  // UDP and TCP
@@ -58,11 +81,8 @@ struct SipConfig {
     MediaConfig media;
     t30::FaxSettings fax;  // identity, ECM, compressions, modems, watchdog
     std::size_t max_message_bytes = 65536;
-};
-
-struct DigestCredentials {
-    std::string username;
-    std::string password;
+    std::vector<Registration> registrations;
+    InboundAuth inbound_auth;
 };
 
 struct OutboundCall {
@@ -89,6 +109,8 @@ struct SipStats {
     std::uint64_t calls_out = 0;
     std::uint64_t rejected_over_limit = 0;
     std::uint64_t bad_requests = 0;
+    std::uint64_t auth_failures = 0;
+    int registrations_active = 0;  // registrations the registrar currently accepts
 };
 
 class SipEndpoint {

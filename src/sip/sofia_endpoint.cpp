@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdarg>
 #include <deque>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
@@ -24,6 +25,7 @@
 #include <sofia-sip/nta_tag.h>
 
 #include "base/log.hpp"
+#include "sip/digest.hpp"
 #include "sip/media_engine.hpp"
 #include "sip/sdp_build.hpp"
 #include "sip/sip_endpoint.hpp"
@@ -48,6 +50,21 @@ void ForwardSofiaLog(void*, char const* format, va_list ap) {
 
 std::string UserOf(const url_t* url) { return url && url->url_user ? url->url_user : ""; }
 
+// The values of a list of auth headers (WWW-Authenticate, Proxy-Authenticate, Authorization), rebuilt from the
+// parsed scheme and parameters: sofia-sip 1.12's sip_header_as_string() drops the last parameter of long ones.
+std::vector<std::string> AuthHeaderValues(const msg_auth_t* header) {
+    std::vector<std::string> values;
+    for (; header && values.size() < 16; header = header->au_next) {
+        std::string value = header->au_scheme ? header->au_scheme : "";
+        for (int i = 0; header->au_params && header->au_params[i] && i < 64; ++i) {
+            value += i == 0 ? " " : ", ";
+            value += header->au_params[i];
+        }
+        values.push_back(std::move(value));
+    }
+    return values;
+}
+
 std::string Payload(const sip_t* sip) {
     if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return {};
     return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
@@ -55,7 +72,20 @@ std::string Payload(const sip_t* sip) {
 
 }  // namespace
 
-struct Call {
+// What a nua handle belongs to: a call or a registration (the handle magic points at one of these).
+struct HandleOwner {
+    bool is_registration = false;
+};
+
+struct RegistrationState : HandleOwner {
+    Registration config;
+    nua_handle_t* nh = nullptr;
+    bool auth_tried = false;
+    bool registered = false;
+    su_timer_t* retry = nullptr;
+};
+
+struct Call : HandleOwner {
     enum class State { kCalling, kRinging, kEstablished, kTerminating, kTerminated };
     nua_handle_t* nh = nullptr;
     bool outbound = false;
@@ -98,12 +128,14 @@ struct SipEndpoint::Impl {
     std::deque<std::function<void()>> queue;
     std::unique_ptr<MediaEngine> media_engine;
     std::map<nua_handle_t*, std::unique_ptr<Call>> calls;
+    std::vector<std::unique_ptr<RegistrationState>> registrations;
     std::mt19937_64 rng{std::random_device{}()};
     std::atomic<bool> shutting_down{false};
     bool shutdown_complete = false;
     std::mutex stats_mutex;
     SipStats stats;
     std::uint64_t call_counter = 0;
+    std::optional<DigestServer> digest_server;
 
     // ---- thread plumbing ----
     void Post(std::function<void()> work) {
@@ -207,7 +239,47 @@ struct SipEndpoint::Impl {
     }
 
     // ---- incoming ----
+    // Whether the INVITE carries valid credentials; when not, it has been answered 401 and false is returned.
+    bool Authorized(nua_handle_t* nh, const sip_t* sip) {
+        if (!config.inbound_auth.enabled || !digest_server) return true;
+        const auto now = std::chrono::time_point_cast<base::Duration>(std::chrono::system_clock::now());
+        bool stale = false;
+        std::string who;
+        for (const auto& value : AuthHeaderValues(sip->sip_authorization)) {
+            auto authorization = ParseAuthorization(value);
+            if (!authorization) {
+                log->debug("unusable Authorization '{}': {}", value, authorization.error().message);
+                continue;
+            }
+            who = authorization->username;
+            const auto user = std::find_if(config.inbound_auth.users.begin(), config.inbound_auth.users.end(),
+                                           [&](const auto& u) { return u.username == authorization->username; });
+            if (user == config.inbound_auth.users.end()) continue;
+            const auto verdict = digest_server->Verify(*authorization, "INVITE", user->password, now);
+            log->debug("digest answer of '{}': {}", who, DigestVerdictName(verdict));
+            if (verdict == DigestServer::Verdict::kOk) return true;
+            stale = stale || verdict == DigestServer::Verdict::kStaleNonce;
+        }
+        auto challenges = digest_server->Challenges(now, stale);
+        if (!challenges) {
+            nua_respond(nh, 500, "Server Internal Error", TAG_END());
+            return false;
+        }
+        std::string headers;
+        for (const auto& challenge : *challenges) headers += "WWW-Authenticate: " + challenge + "\r\n";
+        if (!who.empty()) {
+            log->warn("rejected credentials of '{}' from {}", who,
+                      sip->sip_via && sip->sip_via->v_host ? sip->sip_via->v_host : "?");
+            std::lock_guard lock(stats_mutex);
+            ++stats.auth_failures;
+        }
+        nua_respond(nh, 401, "Unauthorized", SIPTAG_HEADER_STR(headers.c_str()), TAG_END());
+        nua_handle_destroy(nh);
+        return false;
+    }
+
     void OnIncomingInvite(nua_handle_t* nh, const sip_t* sip) {
+        if (!Authorized(nh, sip)) return;
         auto call = std::make_unique<Call>();
         call->nh = nh;
         call->tag = "in-" + std::to_string(++call_counter);
@@ -218,14 +290,15 @@ struct SipEndpoint::Impl {
         if (call->info.ani.empty() && sip->sip_from) call->info.ani = UserOf(sip->sip_from->a_url);
         if (sip->sip_via && sip->sip_via->v_host) call->info.remote_address = sip->sip_via->v_host;
         call->result.call_id = call->info.call_id;
-        nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(call.get()));
+        nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(call.get())));
         Call& c = *call;
         calls[nh] = std::move(call);
         {
             std::lock_guard lock(stats_mutex);
             ++stats.calls_in;
         }
-        log->info("[{}] incoming call from '{}' to '{}' (Call-ID {})", c.tag, c.info.ani, c.info.dnis, c.info.call_id);
+        log->info("[{}] incoming call from '{}' to '{}' over {} (Call-ID {})", c.tag, c.info.ani, c.info.dnis,
+                  sip->sip_via && sip->sip_via->v_protocol ? sip->sip_via->v_protocol : "?", c.info.call_id);
 
         const auto refuse = [&](int status, const char* phrase, CallFailure failure, const std::string& why) {
             log->info("[{}] refusing: {} {} ({})", c.tag, status, phrase, why);
@@ -420,7 +493,7 @@ struct SipEndpoint::Impl {
     }
 
     void OnFaxTone(nua_handle_t* nh) {
-        auto it = calls.find(nh);
+        auto it = calls.find(Resolve(nh));
         if (it == calls.end()) return;
         Call& call = *it->second;
         const auto policy = call.outbound ? config.outbound_t38 : config.inbound_t38;
@@ -459,7 +532,7 @@ struct SipEndpoint::Impl {
         call->tag = "out-" + std::to_string(++call_counter);
         call->request = request;
         call->on_done = std::move(done);
-        nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(call.get()),
+        nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(call.get())),
                                       SIPTAG_TO_STR(request.target.c_str()), TAG_END());
         call->nh = nh;
         Call& c = *call;
@@ -494,6 +567,48 @@ struct SipEndpoint::Impl {
                               static_cast<su_duration_t>(request.ring_timeout.count() * 1000));
     }
 
+    // Answers a 401/407 with our own digest (SHA-256 or MD5, whichever is strongest on offer: sofia-sip 1.12
+    // knows only MD5). The INVITE goes again on a fresh handle with the same Call-ID (RFC 3261 §22.2).
+    bool RetryWithCredentials(Call& call, int status, const sip_t* sip) {
+        const auto values = AuthHeaderValues(status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate);
+        const auto challenge = ChooseChallenge(values);
+        if (!challenge) {
+            log->warn("[{}] {} without a digest challenge we support", call.tag, status);
+            return false;
+        }
+        auto authorization = MakeAuthorization(*challenge, "INVITE", call.request.target,
+                                               call.request.credentials->username, call.request.credentials->password);
+        if (!authorization) {
+            log->error("[{}] cannot answer the challenge: {}", call.tag, authorization.error().ToString());
+            return false;
+        }
+        log->info("[{}] {} challenge ({}); authenticating as '{}'", call.tag, status,
+                  DigestAlgorithmName(challenge->algorithm), call.request.credentials->username);
+        const std::string call_id = sip && sip->sip_call_id ? sip->sip_call_id->i_id : "";
+        nua_handle_t* old_nh = call.nh;
+        nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(&call)),
+                                      SIPTAG_TO_STR(call.request.target.c_str()),
+                                      TAG_IF(!call_id.empty(), SIPTAG_CALL_ID_STR(call_id.c_str())), TAG_END());
+        // The call moves to the new handle; the old one is done.
+        auto owned = std::move(calls[old_nh]);
+        calls.erase(old_nh);
+        nua_handle_bind(old_nh, nullptr);
+        nua_handle_destroy(old_nh);
+        call.nh = nh;
+        calls[nh] = std::move(owned);
+        nua_invite(nh, NUTAG_URL(call.request.target.c_str()),
+                   TAG_IF(status == 401, SIPTAG_AUTHORIZATION_STR(authorization->c_str())),
+                   TAG_IF(status == 407, SIPTAG_PROXY_AUTHORIZATION_STR(authorization->c_str())),
+                   SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(call.local_sdp.c_str()), TAG_END());
+        // Timers and media callbacks name the call by handle: point them at the new one.
+        CancelRingTimer(call);
+        call.ring_timer = su_timer_create(su_root_task(root), 0);
+        su_timer_set_interval(call.ring_timer, &Impl::OnRingTimeout, reinterpret_cast<su_timer_arg_t*>(nh),
+                              static_cast<su_duration_t>(call.request.ring_timeout.count() * 1000));
+        handle_aliases[old_nh] = nh;
+        return true;
+    }
+
     static void OnRingTimeout(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t* arg) {
         auto* self = reinterpret_cast<Impl*>(magic);
         auto it = self->calls.find(reinterpret_cast<nua_handle_t*>(arg));
@@ -520,14 +635,7 @@ struct SipEndpoint::Impl {
         }
         if ((status == 401 || status == 407) && call.request.credentials && !call.auth_tried) {
             call.auth_tried = true;
-            const msg_auth_t* challenge = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-            const char* realm = challenge ? msg_params_find(challenge->au_params, "realm=") : nullptr;
-            const std::string auth = std::string(challenge && challenge->au_scheme ? challenge->au_scheme : "Digest") +
-                                     ":" + (realm ? realm : "\"\"") + ":" + call.request.credentials->username + ":" +
-                                     call.request.credentials->password;
-            log->info("[{}] {} challenge; authenticating as '{}'", call.tag, status, call.request.credentials->username);
-            nua_authenticate(call.nh, NUTAG_AUTH(auth.c_str()), TAG_END());
-            return;
+            if (RetryWithCredentials(call, status, sip)) return;
         }
         CancelRingTimer(call);
         call.result.sip_status = status;
@@ -569,6 +677,7 @@ struct SipEndpoint::Impl {
 
     // ---- endings ----
     void OnMediaFinished(nua_handle_t* nh, const MediaOutcome& outcome) {
+        nh = Resolve(nh);
         auto it = calls.find(nh);
         if (it == calls.end()) return;
         Call& call = *it->second;
@@ -590,6 +699,18 @@ struct SipEndpoint::Impl {
     }
 
     std::map<nua_handle_t*, std::filesystem::path> received_tiffs;
+    // Media sessions report by the handle their call had when they were made; authentication moves a call to a
+    // new handle.
+    std::map<nua_handle_t*, nua_handle_t*> handle_aliases;
+
+    nua_handle_t* Resolve(nua_handle_t* nh) const {
+        for (int hops = 0; hops < 4; ++hops) {
+            auto it = handle_aliases.find(nh);
+            if (it == handle_aliases.end()) break;
+            nh = it->second;
+        }
+        return nh;
+    }
 
     void Report(Call& call) {
         if (call.reported) return;
@@ -638,6 +759,7 @@ struct SipEndpoint::Impl {
         nua_handle_bind(nh, nullptr);
         nua_handle_destroy(nh);
         calls.erase(it);
+        std::erase_if(handle_aliases, [nh](const auto& alias) { return alias.second == nh; });
         UpdateStats();
     }
 
@@ -645,8 +767,12 @@ struct SipEndpoint::Impl {
     static void OnEvent(nua_event_t event, int status, char const* phrase, nua_t*, nua_magic_t* magic,
                         nua_handle_t* nh, nua_hmagic_t* hmagic, sip_t const* sip, tagi_t tags[]) {
         auto* self = reinterpret_cast<Impl*>(magic);
-        auto* call = reinterpret_cast<Call*>(hmagic);
-        self->Dispatch(event, status, phrase, nh, call, sip, tags);
+        auto* owner = reinterpret_cast<HandleOwner*>(hmagic);
+        if (owner && owner->is_registration) {
+            self->OnRegistrationEvent(event, status, phrase, *static_cast<RegistrationState*>(owner), sip);
+            return;
+        }
+        self->Dispatch(event, status, phrase, nh, static_cast<Call*>(owner), sip, tags);
     }
 
     void Dispatch(nua_event_t event, int status, char const* phrase, nua_handle_t* nh, Call* call, sip_t const* sip,
@@ -708,6 +834,71 @@ struct SipEndpoint::Impl {
         }
     }
 
+    // ---- registrations ----
+    void StartRegistrations() {
+        for (const auto& entry : config.registrations) {
+            auto reg = std::make_unique<RegistrationState>();
+            reg->is_registration = true;
+            reg->config = entry;
+            reg->nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(reg.get())),
+                                 SIPTAG_TO_STR(entry.aor.c_str()), SIPTAG_FROM_STR(entry.aor.c_str()), TAG_END());
+            Register(*reg);
+            registrations.push_back(std::move(reg));
+        }
+    }
+
+    void Register(RegistrationState& reg) {
+        reg.auth_tried = false;
+        const std::string expires = std::to_string(reg.config.expires.count());
+        log->info("registering {} at {}", reg.config.aor, reg.config.registrar);
+        // nua refreshes the binding itself before it expires.
+        nua_register(reg.nh, NUTAG_REGISTRAR(reg.config.registrar.c_str()), SIPTAG_EXPIRES_STR(expires.c_str()),
+                     TAG_END());
+    }
+
+    static void OnRegistrationRetry(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t* arg) {
+        auto* self = reinterpret_cast<Impl*>(magic);
+        auto* reg = reinterpret_cast<RegistrationState*>(arg);
+        if (!self->shutting_down) self->Register(*reg);
+    }
+
+    void OnRegistrationEvent(nua_event_t event, int status, const char* phrase, RegistrationState& reg,
+                             const sip_t* sip) {
+        if (event != nua_r_register || status < 200) return;
+        if ((status == 401 || status == 407) && reg.config.credentials && !reg.auth_tried) {
+            reg.auth_tried = true;
+            const msg_auth_t* challenge = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+            const char* realm = challenge ? msg_params_find(challenge->au_params, "realm=") : nullptr;
+            const std::string auth = std::string("Digest:") + (realm ? realm : "\"\"") + ":" +
+                                     reg.config.credentials->username + ":" + reg.config.credentials->password;
+            nua_authenticate(reg.nh, NUTAG_AUTH(auth.c_str()), TAG_END());
+            return;
+        }
+        const bool was_registered = reg.registered;
+        reg.registered = status < 300;
+        if (reg.registered) {
+            if (!was_registered) log->info("registered {} at {}", reg.config.aor, reg.config.registrar);
+            reg.auth_tried = false;
+        } else {
+            log->warn("registration of {} failed: {} {}; retrying in {} s", reg.config.aor, status, phrase ? phrase : "",
+                      reg.config.retry_after.count());
+            if (!reg.retry) reg.retry = su_timer_create(su_root_task(root), 0);
+            su_timer_set_interval(reg.retry, &Impl::OnRegistrationRetry, reinterpret_cast<su_timer_arg_t*>(&reg),
+                                  static_cast<su_duration_t>(reg.config.retry_after.count() * 1000));
+        }
+        std::lock_guard lock(stats_mutex);
+        stats.registrations_active = static_cast<int>(
+            std::count_if(registrations.begin(), registrations.end(), [](const auto& r) { return r->registered; }));
+    }
+
+    void StopRegistrations() {
+        for (auto& reg : registrations) {
+            if (reg->retry) su_timer_destroy(reg->retry);
+            reg->retry = nullptr;
+            if (reg->registered) nua_unregister(reg->nh, TAG_END());
+        }
+    }
+
     void Run() { su_root_run(root); }
 };
 
@@ -719,6 +910,13 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
                                                               InboundDone on_inbound) {
     auto impl = std::make_unique<Impl>();
     impl->config = config;
+    if (config.inbound_auth.enabled) {
+        if (config.inbound_auth.users.empty())
+            return base::MakeError(base::ErrorCode::kInvalidArgument, "inbound authentication needs at least one user");
+        auto server = DigestServer::Create(config.inbound_auth.realm);
+        if (!server) return tl::unexpected(server.error());
+        impl->digest_server.emplace(std::move(*server));
+    }
     impl->router = std::move(router);
     impl->on_inbound = std::move(on_inbound);
     impl->media_engine = std::make_unique<MediaEngine>(std::max(1u, std::thread::hardware_concurrency()));
@@ -735,6 +933,10 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
         su_log_redirect(nua_log, ForwardSofiaLog, nullptr);
         su_log_redirect(nta_log, ForwardSofiaLog, nullptr);
         su_log_redirect(tport_log, ForwardSofiaLog, nullptr);
+        if (base::GetLogger("sofia")->should_log(spdlog::level::debug)) {
+            // sofia-sip's own levels (0-9); 5 shows transactions and transport errors without every byte.
+            for (su_log_t* log : {su_log_default, nua_log, nta_log, tport_log}) su_log_set_level(log, 5);
+        }
         const auto& c = raw->config;
         const auto fail = [&](const std::string& why) {
             std::lock_guard lock(mutex);
@@ -749,19 +951,27 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
         su_root_register(raw->root, &raw->wait, &Impl::OnWake, reinterpret_cast<su_wakeup_arg_t*>(raw), 0);
         const std::string host = c.listen_address.find(':') != std::string::npos ? "[" + c.listen_address + "]"
                                                                                  : c.listen_address;
+        // No ";transport=udp,tcp": sofia-sip 1.12 crashes on a transport list when TLS is also configured;
+        // the default (UDP and TCP on the sip: URL, TLS on the sips: URL) is what we want anyway.
         const std::string url = "sip:" + host + ":" + std::to_string(c.port) + (c.tcp ? "" : ";transport=udp");
         const std::string sips_url = "sips:" + host + ":" + std::to_string(c.tls.port);
+        const std::string cert_dir = c.tls.certificate_dir.string();
         const std::string allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
         raw->nua = nua_create(
             raw->root, &Impl::OnEvent, reinterpret_cast<nua_magic_t*>(raw), NUTAG_URL(url.c_str()),
             TAG_IF(c.tls.enabled, NUTAG_SIPS_URL(sips_url.c_str())),
-            TAG_IF(c.tls.enabled, NUTAG_CERTIFICATE_DIR(c.tls.certificate_dir.c_str())),
-            TAG_IF(c.tls.enabled, TPTAG_TLS_VERIFY_PEER(c.tls.verify_peer ? 1 : 0)), TAG_END());
+            TAG_IF(c.tls.enabled, TPTAG_CERTIFICATE(cert_dir.c_str())),
+            // Check the certificate and name of every TLS server we call; clients calling us need none
+            // (trunks rarely present one).
+            TAG_IF(c.tls.enabled, TPTAG_TLS_VERIFY_POLICY(c.tls.verify_peer ? TPTLS_VERIFY_SUBJECTS_OUT
+                                                                             : TPTLS_VERIFY_NONE)),
+            TAG_END());
         if (!raw->nua) return fail("cannot listen for SIP on " + url + " (address in use or not ours?)");
         nua_set_params(raw->nua, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                        NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0), NUTAG_ALLOW(allow.c_str()),
                        SIPTAG_USER_AGENT_STR(c.user_agent.c_str()), NTATAG_MAXSIZE(c.max_message_bytes),
                        TAG_IF(!c.local_number.empty(), NUTAG_M_USERNAME(c.local_number.c_str())), TAG_END());
+        raw->StartRegistrations();
         {
             std::lock_guard lock(mutex);
             started = true;
@@ -817,7 +1027,10 @@ void SipEndpoint::Shutdown(std::chrono::milliseconds grace) {
     const auto deadline = std::chrono::steady_clock::now() + grace;
     while (Stats().active_calls > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    impl->Post([impl] { nua_shutdown(impl->nua); });
+    impl->Post([impl] {
+        impl->StopRegistrations();
+        nua_shutdown(impl->nua);
+    });
     impl->thread.join();
     impl->media_engine.reset();
 }

@@ -96,6 +96,80 @@ TEST_F(SipCallTest, UnknownHostIsClassifiedUnavailable) {
     EXPECT_EQ(dial.result["error_class"], "unavailable") << dial.raw;
 }
 
+// A CA and a certificate for 127.0.0.1 in sofia-sip's layout (agent.pem = key + certificate, cafile.pem).
+// sofia-sip 1.12 matches the host against DNS names and the CN only, so the name is also a DNS entry.
+std::filesystem::path MakeCertificates(const TempDir& dir, const std::string& name) {
+    const auto out = dir / name;
+    std::filesystem::create_directories(out);
+    const auto log = dir / "openssl.log";
+    const auto run = [&](std::vector<std::string> argv) {
+        argv.insert(argv.begin(), "/usr/bin/openssl");
+        EXPECT_EQ(RunProgram(argv, 60s, log).status, 0) << ReadFile(log);
+    };
+    const auto p = [&](const char* file) { return (out / file).string(); };
+    run({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p("ca.key"), "-out", p("cafile.pem"), "-days", "2",
+         "-subj", "/CN=faxd test CA " + name});
+    run({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", p("agent.key"), "-out", p("agent.csr"), "-subj",
+         "/CN=127.0.0.1"});
+    std::ofstream(out / "ext.cnf") << "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\n";
+    run({"x509", "-req", "-in", p("agent.csr"), "-CA", p("cafile.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
+         "-out", p("agent.crt"), "-days", "2", "-extfile", p("ext.cnf")});
+    std::ofstream(out / "agent.pem") << ReadFile(out / "agent.key") << ReadFile(out / "agent.crt");
+    return out;
+}
+
+std::string TlsConfig(const std::filesystem::path& certificates, std::uint16_t port) {
+    return "[sip.tls]\nenabled = true\nport = " + std::to_string(port) + "\ncertificate_dir = \"" +
+           certificates.string() + "\"\n";
+}
+
+TEST_F(SipCallTest, FaxOverTlsWithVerifiedCertificate) {
+    const auto certificates = MakeCertificates(dir_, "pki");
+    const auto tls_port = FreePort();
+    auto b = StartFaxd(dir_, "b", TlsConfig(certificates, tls_port));
+    auto dial = Dial(dir_, "a", TlsConfig(certificates, 0),
+                     {"--uri", "sips:100@127.0.0.1:" + std::to_string(tls_port), ShortDocument(dir_, 1)});
+    ExpectDelivered(dial, b, 1, "t38");
+    EXPECT_TRUE(WaitForText(b.log, "over SIP/2.0/TLS", 1s)) << ReadFile(b.log);
+}
+
+TEST_F(SipCallTest, TlsServerWithUntrustedCertificateIsRefused) {
+    const auto server_pki = MakeCertificates(dir_, "server-pki");
+    const auto other_pki = MakeCertificates(dir_, "other-pki");  // the caller trusts a different CA
+    const auto tls_port = FreePort();
+    auto b = StartFaxd(dir_, "b", TlsConfig(server_pki, tls_port));
+    auto dial = Dial(dir_, "a", TlsConfig(other_pki, 0),
+                     {"--uri", "sips:100@127.0.0.1:" + std::to_string(tls_port), ShortDocument(dir_, 1)});
+    ASSERT_FALSE(dial.result.is_discarded()) << dial.raw;
+    EXPECT_EQ(dial.result["ok"], false) << dial.raw;
+    EXPECT_EQ(dial.result["pages"], 0);
+    EXPECT_TRUE(b.WaitForRecords(1, 1s).empty()) << "no call may reach B";
+}
+
+const char kAuthConfig[] =
+    "[sip.auth]\nenabled = true\nrealm = \"fax.test\"\nusers = [ { username = \"pbx\", password = \"s3cret\" } ]\n";
+
+TEST_F(SipCallTest, DigestAuthenticationRequiredByTheReceiver) {
+    auto b = StartFaxd(dir_, "b", kAuthConfig);
+    auto dial = Dial(dir_, "a", RouteTo(b, "username = \"pbx\"\npassword = \"s3cret\"\n"),
+                     {"--to", "100", ShortDocument(dir_, 1)});
+    ExpectDelivered(dial, b, 1, "t38");
+    EXPECT_TRUE(WaitForText(dir_ / "a" / "faxctl.log", "challenge (SHA-256); authenticating as 'pbx'", 1s));
+}
+
+TEST_F(SipCallTest, WrongOrMissingCredentialsAreRejected) {
+    auto b = StartFaxd(dir_, "b", kAuthConfig);
+    auto wrong = Dial(dir_, "a1", RouteTo(b, "username = \"pbx\"\npassword = \"guess\"\n"),
+                      {"--to", "100", ShortDocument(dir_, 1)});
+    EXPECT_EQ(wrong.result["ok"], false) << wrong.raw;
+    EXPECT_EQ(wrong.result["error_class"], "rejected") << wrong.raw;
+    EXPECT_EQ(wrong.result["sip_status"], 401) << wrong.raw;
+    auto none = Dial(dir_, "a2", RouteTo(b), {"--to", "100", ShortDocument(dir_, 1)});
+    EXPECT_EQ(none.result["error_class"], "rejected") << none.raw;
+    EXPECT_TRUE(WaitForText(b.log, "rejected credentials of 'pbx'", 1s)) << ReadFile(b.log);
+    EXPECT_TRUE(b.WaitForRecords(1, 1s).empty());
+}
+
 TEST_F(SipCallTest, ThreeCallsAtOnce) {
     auto b = StartFaxd(dir_, "b", "");
     const auto doc = ShortDocument(dir_, 1);
