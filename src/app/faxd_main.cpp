@@ -1,5 +1,7 @@
 // faxd: the fax server daemon. It answers fax calls on SIP (T.38 or G.711) and keeps what it receives in the
 // spool; the job store, mail and the web API attach here as they are built.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -46,6 +48,12 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
+    // Every call holds a few sockets (SIP, RTP, UDPTL): take all the descriptors the system allows.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     log->info("faxd {} starting ({})", FAXD_VERSION, config_path.empty() ? "built-in defaults" : config_path);
     auto spool = faxd::app::ReceivedSpool::Open(config->spool_dir);
     if (!spool) {

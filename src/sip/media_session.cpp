@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 constexpr int kTickSamples = 160;
 constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr int kMaxCatchUpTicks = 50;         // after a stall longer than 1 s, drop the backlog instead of bursting
-constexpr std::size_t kMaxBufferedSamples = 1600;  // 200 ms of audio waiting to be fed
+// Up to 1 s of audio waits to be fed: a loop stalled by page coding (spandsp encodes a whole page at once) or a
+// late peer catches up without losing samples, which the modems would not survive.
+constexpr std::size_t kMaxBufferedSamples = 8000;
 constexpr int kQuietTicksBeforeFlush = 5;     // a UDPTL gap waits at most 100 ms of silence
 constexpr std::size_t kMaxDatagram = 2048;
 
