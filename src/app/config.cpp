@@ -186,6 +186,18 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
                 return base::MakeError(ErrorCode::kInvalidArgument,
                                        where + ": number_format is e164, national, international or as-dialled");
             rr.Get("use_outside_prefix", route.use_outside_prefix);
+            if (table->contains("ecm")) {
+                bool ecm = true;
+                rr.Get("ecm", ecm);
+                route.ecm = ecm;
+            }
+            if (table->contains("max_bit_rate")) {
+                int rate = 14400;
+                rr.Get("max_bit_rate", rate);
+                if (rate != 14400 && rate != 9600 && rate != 4800)
+                    return base::MakeError(ErrorCode::kInvalidArgument, where + ": max_bit_rate is 14400, 9600 or 4800");
+                route.max_bit_rate = rate;
+            }
             std::string user, password;
             rr.Get("username", user);
             rr.Get("password", password);

@@ -63,6 +63,15 @@ int Run(const DialArgs& args) {
             call.allow_g711 = target.route->allow_g711;
             call.t38_in_offer = target.route->t38_in_offer;
             call.credentials = target.route->credentials;
+            call.route = target.route->name;
+            call.route_max_channels = target.route->max_channels;
+            t30::FaxSettings fax = config->sip.fax;
+            if (target.route->ecm) fax.ecm = *target.route->ecm;
+            if (target.route->max_bit_rate) {
+                const int rate = *target.route->max_bit_rate;
+                fax.modems = rate >= 14400 ? t30::kAllModems : rate >= 9600 ? (t30::kV27ter | t30::kV29) : t30::kV27ter;
+            }
+            call.fax = fax;
         }
         std::promise<sip::CallResult> done;
         auto future = done.get_future();

@@ -94,6 +94,8 @@ struct OutboundCall {
     bool t38_in_offer = false; // offer T.38 (image) next to audio in the first INVITE
     std::optional<DigestCredentials> credentials;
     std::chrono::seconds ring_timeout{60};
+    std::string route;        // the route this call goes out on ("" = none), for its channel limit
+    int route_max_channels = 0;  // 0: no limit for the route
 };
 
 // Decides where an incoming fax goes. Return the TIFF path to receive into, or an error to refuse the call

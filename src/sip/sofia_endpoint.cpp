@@ -521,6 +521,18 @@ struct SipEndpoint::Impl {
                 return fail(CallFailure::kUnavailable, "all outgoing channels are busy");
             }
         }
+        if (request.route_max_channels > 0) {
+            const auto on_route = std::count_if(calls.begin(), calls.end(), [&](const auto& entry) {
+                return entry.second->outbound && entry.second->state != Call::State::kTerminated &&
+                       entry.second->request.route == request.route;
+            });
+            if (on_route >= request.route_max_channels) {
+                std::lock_guard lock(stats_mutex);
+                ++stats.rejected_over_limit;
+                return fail(CallFailure::kUnavailable, "all " + std::to_string(request.route_max_channels) +
+                                                           " channels of route '" + request.route + "' are busy");
+            }
+        }
         url_t* url = url_make(nullptr, request.target.c_str());
         if (!url || (url->url_type != url_sip && url->url_type != url_sips)) {
             if (url) su_free(nullptr, url);
@@ -666,7 +678,9 @@ struct SipEndpoint::Impl {
         } else if (auto audio = ChooseAudio(*answer)) {
             StartAudio(call, *audio, config.outbound_t38 == T38Switch::kOnTone && config.t38.enabled);
             log->info("[{}] answered; fax over G.711 for now", call.tag);
-            if (config.outbound_t38 == T38Switch::kAfterAnswer && config.t38.enabled) RequestT38(call);
+            // A route that forbids G.711 asks for T.38 at once and gives up if it is refused.
+            if ((config.outbound_t38 == T38Switch::kAfterAnswer || !call.request.allow_g711) && config.t38.enabled)
+                RequestT38(call);
         } else {
             call.result.failure = CallFailure::kT38NegotiationFailed;
             call.result.reason = "the answer accepts neither G.711 nor T.38";

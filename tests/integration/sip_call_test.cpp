@@ -170,6 +170,28 @@ TEST_F(SipCallTest, WrongOrMissingCredentialsAreRejected) {
     EXPECT_TRUE(b.WaitForRecords(1, 1s).empty());
 }
 
+TEST_F(SipCallTest, CallsOverTheLimitGet503) {
+    auto b = StartFaxd(dir_, "b", "[sip]\nmax_calls = 1\n");
+    const auto doc = ShortDocument(dir_, 1);
+    DialOutcome first, second;
+    std::thread caller([&] { first = Dial(dir_, "a1", RouteTo(b), {"--to", "100", doc}); });
+    ASSERT_TRUE(WaitForText(b.log, "answered with", 20s));
+    second = Dial(dir_, "a2", RouteTo(b), {"--to", "100", doc});
+    caller.join();
+    EXPECT_EQ(first.result["ok"], true) << first.raw;
+    EXPECT_EQ(second.result["sip_status"], 503) << second.raw;
+    EXPECT_EQ(second.result["error_class"], "unavailable") << second.raw;
+    EXPECT_TRUE(WaitForText(b.log, "over the call limit", 1s));
+}
+
+TEST_F(SipCallTest, T38OnlyRouteFailsWhenT38IsRefused) {
+    auto b = StartFaxd(dir_, "b", "[sip.t38]\nenabled = false\n");
+    auto dial = Dial(dir_, "a", "[sip]\noutbound_t38 = \"never\"\n" + RouteTo(b, "allow_g711 = false\n"),
+                     {"--to", "100", ShortDocument(dir_, 1)});
+    EXPECT_EQ(dial.result["ok"], false) << dial.raw;
+    EXPECT_EQ(dial.result["error_class"], "t38_negotiation_failed") << dial.raw;
+}
+
 TEST_F(SipCallTest, ThreeCallsAtOnce) {
     auto b = StartFaxd(dir_, "b", "");
     const auto doc = ShortDocument(dir_, 1);
