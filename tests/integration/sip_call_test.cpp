@@ -54,6 +54,29 @@ TEST_F(SipCallTest, T38WhenTheCallerReinvites) {
     EXPECT_TRUE(WaitForText(b.log, "peer switched the call to T.38", 1s));
 }
 
+TEST_F(SipCallTest, ReceiverSwitchesToT38OnHearingCng) {
+    auto b = StartFaxd(dir_, "b", "[sip]\ninbound_t38 = \"on-tone\"\n");
+    auto dial = Dial(dir_, "a", "[sip]\noutbound_t38 = \"never\"\n" + RouteTo(b), {"--to", "100", ShortDocument(dir_, 1)});
+    ExpectDelivered(dial, b, 1, "t38");
+    EXPECT_TRUE(WaitForText(b.log, "heard the far fax machine; requesting T.38", 1s)) << ReadFile(b.log);
+}
+
+TEST_F(SipCallTest, CallerSwitchesToT38OnHearingCed) {
+    auto b = StartFaxd(dir_, "b", "[sip]\ninbound_t38 = \"never\"\n");
+    auto dial = Dial(dir_, "a", "[sip]\noutbound_t38 = \"on-tone\"\n" + RouteTo(b), {"--to", "100", ShortDocument(dir_, 1)});
+    ExpectDelivered(dial, b, 1, "t38");
+    EXPECT_TRUE(WaitForText(dir_ / "a" / "faxctl.log", "heard the far fax machine; requesting T.38", 1s));
+}
+
+TEST_F(SipCallTest, FaxOverTcp) {
+    auto b = StartFaxd(dir_, "b", "");
+    const std::string route = "[[routes]]\nname = \"tcp\"\ngateways = [ { host = \"127.0.0.1\", port = " +
+                              std::to_string(b.port) + ", transport = \"tcp\" } ]\n";
+    auto dial = Dial(dir_, "a", route, {"--to", "100", ShortDocument(dir_, 1)});
+    ExpectDelivered(dial, b, 1, "t38");
+    EXPECT_TRUE(WaitForText(b.log, "over SIP/2.0/TCP", 1s)) << ReadFile(b.log);
+}
+
 TEST_F(SipCallTest, G711WhenNobodyAsksForT38) {
     auto b = StartFaxd(dir_, "b", "[sip]\ninbound_t38 = \"never\"\n");
     auto dial = Dial(dir_, "a", "[sip]\noutbound_t38 = \"never\"\n" + RouteTo(b), {"--to", "100", ShortDocument(dir_, 1)});
