@@ -10,24 +10,17 @@
 namespace faxd::app {
 namespace {
 
-std::string Stamp() {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-    return text;
-}
-
-std::string Iso8601Now() {
+std::string UtcNow(const char* format) {
     const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm tm{};
     gmtime_r(&t, &tm);
     char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::strftime(text, sizeof text, format, &tm);
     return text;
 }
+
+std::string Stamp() { return UtcNow("%Y%m%dT%H%M%SZ"); }
+std::string Iso8601Now() { return UtcNow("%Y-%m-%dT%H:%M:%SZ"); }
 
 }  // namespace
 

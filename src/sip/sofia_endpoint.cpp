@@ -438,16 +438,27 @@ struct SipEndpoint::Impl {
         const std::string sdp = Describe(call, {ImageMedia(call.media->image_port(), LocalT38())});
         log->info("[{}] asking the peer to switch to T.38", call.tag);
         nua_invite(call.nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
-        call.t38_timer = su_timer_create(su_root_task(root), 0);
-        su_timer_set_interval(call.t38_timer, &Impl::OnT38Timeout, reinterpret_cast<su_timer_arg_t*>(call.nh),
-                              static_cast<su_duration_t>(config.t38_timeout.count() * 1000));
+        call.t38_timer = StartTimer(call.nh, &Impl::OnT38Timeout, config.t38_timeout);
+    }
+
+    // A one-shot timer that names its call by handle (the call may be gone when it fires).
+    su_timer_t* StartTimer(nua_handle_t* nh, su_timer_f callback, std::chrono::seconds after) {
+        su_timer_t* timer = su_timer_create(su_root_task(root), 0);
+        su_timer_set_interval(timer, callback, reinterpret_cast<su_timer_arg_t*>(nh),
+                              static_cast<su_duration_t>(after.count() * 1000));
+        return timer;
+    }
+
+    static std::pair<Impl*, Call*> TimerCall(su_root_magic_t* magic, su_timer_arg_t* arg) {
+        auto* self = reinterpret_cast<Impl*>(magic);
+        auto it = self->calls.find(reinterpret_cast<nua_handle_t*>(arg));
+        return {self, it == self->calls.end() ? nullptr : it->second.get()};
     }
 
     static void OnT38Timeout(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t* arg) {
-        auto* self = reinterpret_cast<Impl*>(magic);
-        auto it = self->calls.find(reinterpret_cast<nua_handle_t*>(arg));
-        if (it == self->calls.end()) return;
-        Call& call = *it->second;
+        auto [self, found] = TimerCall(magic, arg);
+        if (!found) return;
+        Call& call = *found;
         self->CancelT38Timer(call);
         if (!call.t38_requested) return;
         self->log->warn("[{}] no answer to T.38 re-INVITE in {} s; carrying on over G.711", call.tag,
@@ -574,9 +585,7 @@ struct SipEndpoint::Impl {
         log->info("[{}] calling {}", c.tag, request.target);
         nua_invite(nh, NUTAG_URL(request.target.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                    SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
-        c.ring_timer = su_timer_create(su_root_task(root), 0);
-        su_timer_set_interval(c.ring_timer, &Impl::OnRingTimeout, reinterpret_cast<su_timer_arg_t*>(nh),
-                              static_cast<su_duration_t>(request.ring_timeout.count() * 1000));
+        c.ring_timer = StartTimer(nh, &Impl::OnRingTimeout, request.ring_timeout);
     }
 
     // Answers a 401/407 with our own digest (SHA-256 or MD5, whichever is strongest on offer: sofia-sip 1.12
@@ -614,18 +623,15 @@ struct SipEndpoint::Impl {
                    SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(call.local_sdp.c_str()), TAG_END());
         // Timers and media callbacks name the call by handle: point them at the new one.
         CancelRingTimer(call);
-        call.ring_timer = su_timer_create(su_root_task(root), 0);
-        su_timer_set_interval(call.ring_timer, &Impl::OnRingTimeout, reinterpret_cast<su_timer_arg_t*>(nh),
-                              static_cast<su_duration_t>(call.request.ring_timeout.count() * 1000));
+        call.ring_timer = StartTimer(nh, &Impl::OnRingTimeout, call.request.ring_timeout);
         handle_aliases[old_nh] = nh;
         return true;
     }
 
     static void OnRingTimeout(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t* arg) {
-        auto* self = reinterpret_cast<Impl*>(magic);
-        auto it = self->calls.find(reinterpret_cast<nua_handle_t*>(arg));
-        if (it == self->calls.end()) return;
-        Call& call = *it->second;
+        auto [self, found] = TimerCall(magic, arg);
+        if (!found) return;
+        Call& call = *found;
         self->CancelRingTimer(call);
         if (call.state != Call::State::kCalling && call.state != Call::State::kRinging) return;
         self->log->info("[{}] no answer within {} s; cancelling", call.tag, call.request.ring_timeout.count());
