@@ -48,6 +48,8 @@ void ForwardSofiaLog(void*, char const* format, va_list ap) {
     logger->debug("{}", text);
 }
 
+constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
+
 std::string UserOf(const url_t* url) { return url && url->url_user ? url->url_user : ""; }
 
 // The values of a list of auth headers (WWW-Authenticate, Proxy-Authenticate, Authorization), rebuilt from the
@@ -99,6 +101,7 @@ struct Call : HandleOwner {
     bool t38_refused = false;
     bool auth_tried = false;
     bool audio_active = false;
+    bool awaiting_answer_in_ack = false;
     su_timer_t* ring_timer = nullptr;
     su_timer_t* t38_timer = nullptr;
     std::uint64_t sdp_session_id = 0;
@@ -318,7 +321,9 @@ struct SipEndpoint::Impl {
                 return refuse(503, "Service Unavailable", CallFailure::kUnavailable, "over the call limit");
             }
         }
-        auto offer = ParseSdp(Payload(sip));
+        const std::string body = Payload(sip);
+        const bool delayed_offer = body.empty();  // RFC 3261 §13.2.1: we offer in the 200, the answer is in ACK
+        auto offer = delayed_offer ? base::Result<SessionDescription>(SessionDescription{}) : ParseSdp(body);
         if (!offer) {
             {
                 std::lock_guard lock(stats_mutex);
@@ -340,6 +345,16 @@ struct SipEndpoint::Impl {
         job.settings = config.fax;
         if (auto created = CreateMedia(c, job); !created)
             return refuse(503, "Service Unavailable", CallFailure::kUnavailable, created.error().message);
+        if (delayed_offer) {
+            const std::string sdp = Describe(c, {AudioMedia(c.media->audio_port())});
+            nua_respond(nh, 200, "OK", SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()),
+                        TAG_END());
+            c.state = Call::State::kEstablished;
+            c.result.sip_status = 200;
+            c.awaiting_answer_in_ack = true;
+            log->info("[{}] INVITE without offer: offered G.711, expecting the answer in ACK", c.tag);
+            return;
+        }
 
         // Answer T.38 straight away when offered; otherwise G.711, switching later.
         std::vector<MediaDescription> answer;
@@ -379,7 +394,22 @@ struct SipEndpoint::Impl {
         log->info("[{}] answered with {}", c.tag, agreed ? "T.38" : "G.711");
     }
 
-    void OnAck(Call& call) {
+    void OnAck(Call& call, const sip_t* sip) {
+        if (call.awaiting_answer_in_ack) {
+            call.awaiting_answer_in_ack = false;
+            auto answer = ParseSdp(Payload(sip));
+            const auto audio = answer ? ChooseAudio(*answer) : std::nullopt;
+            if (!audio) {
+                log->warn("[{}] the ACK carries no usable answer; hanging up", call.tag);
+                call.result.failure = CallFailure::kInternal;
+                call.result.reason = "no usable SDP answer in the ACK";
+                call.state = Call::State::kTerminating;
+                nua_bye(call.nh, TAG_END());
+                Report(call);
+                return;
+            }
+            StartAudio(call, *audio, config.inbound_t38 == T38Switch::kOnTone && config.t38.enabled);
+        }
         if (!call.t38_active && config.t38.enabled && config.inbound_t38 == T38Switch::kAfterAnswer && !call.outbound)
             RequestT38(call);
     }
@@ -663,8 +693,11 @@ struct SipEndpoint::Impl {
             if (call.result.reason.empty()) call.result.reason = std::to_string(status) + " " + (phrase ? phrase : "");
             log->info("[{}] call failed: {} {} ({})", call.tag, status, phrase ? phrase : "",
                       CallFailureName(call.result.failure));
-            call.state = Call::State::kTerminating;
+            call.state = Call::State::kTerminated;
             Report(call);
+            // nua keeps a challenged INVITE open, waiting for nua_authenticate(): end it here, so the call stops
+            // counting as active and shutdown does not wait for it.
+            Forget(call.nh);
             return;
         }
         call.state = Call::State::kEstablished;
@@ -806,7 +839,7 @@ struct SipEndpoint::Impl {
                 if (call) OnInviteResponse(*call, status, phrase, sip);
                 break;
             case nua_i_ack:
-                if (call) OnAck(*call);
+                if (call) OnAck(*call, sip);
                 break;
             case nua_i_bye:
                 if (call) log->info("[{}] peer hung up", call->tag);
@@ -848,8 +881,14 @@ struct SipEndpoint::Impl {
             default:
                 if (status >= 300 && event != nua_r_bye)
                     log->debug("sofia event {}: {} {}", nua_event_name(event), status, phrase ? phrase : "");
-                // Requests we do not take part in (MESSAGE, SUBSCRIBE, ...) without a call: destroy their handle.
-                if (!call && nh && nua_event_is_incoming_request(event)) nua_handle_destroy(nh);
+                if (event == nua_i_refer) {
+                    // Transfers make no sense for a fax endpoint (NUTAG_APPL_METHOD makes REFER ours to answer).
+                    nua_respond(nh, 405, "Method Not Allowed", NUTAG_WITH_THIS(nua), SIPTAG_ALLOW_STR(kAllow),
+                                TAG_END());
+                }
+                // Requests we do not take part in, outside a call: their handle is done once nua is done with it.
+                // Destroying it right away crashed faxd (nua still ran a timer on a refused REFER's handle).
+                if (!call && nh && nua_event_is_incoming_request(event)) Retire(nh);
                 break;
         }
     }
@@ -919,6 +958,34 @@ struct SipEndpoint::Impl {
         }
     }
 
+    // ---- handles of requests outside calls ----
+    // Destroyed a while after their request was answered: longer than any transaction lives (64*T1 = 32 s).
+    static constexpr auto kRetiredHandleLife = std::chrono::seconds(40);
+    std::deque<std::pair<nua_handle_t*, std::chrono::steady_clock::time_point>> retired_handles;
+    su_timer_t* retire_timer = nullptr;
+
+    void Retire(nua_handle_t* nh) {
+        retired_handles.emplace_back(nh, std::chrono::steady_clock::now());
+        if (!retire_timer) {
+            retire_timer = su_timer_create(su_root_task(root), 5000);
+            su_timer_set_for_ever(retire_timer, &Impl::OnRetireTimer, nullptr);
+        }
+    }
+
+    static void OnRetireTimer(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t*) {
+        auto* self = reinterpret_cast<Impl*>(magic);
+        const auto now = std::chrono::steady_clock::now();
+        while (!self->retired_handles.empty() && now - self->retired_handles.front().second > kRetiredHandleLife) {
+            nua_handle_destroy(self->retired_handles.front().first);
+            self->retired_handles.pop_front();
+        }
+    }
+
+    void StopRetiring() {
+        if (retire_timer) su_timer_destroy(retire_timer);
+        retire_timer = nullptr;
+    }
+
     void Run() { su_root_run(root); }
 };
 
@@ -976,7 +1043,7 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
         const std::string url = "sip:" + host + ":" + std::to_string(c.port) + (c.tcp ? "" : ";transport=udp");
         const std::string sips_url = "sips:" + host + ":" + std::to_string(c.tls.port);
         const std::string cert_dir = c.tls.certificate_dir.string();
-        const std::string allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
+        const std::string allow = kAllow;
         raw->nua = nua_create(
             raw->root, &Impl::OnEvent, reinterpret_cast<nua_magic_t*>(raw), NUTAG_URL(url.c_str()),
             TAG_IF(c.tls.enabled, NUTAG_SIPS_URL(sips_url.c_str())),
@@ -989,6 +1056,7 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
         if (!raw->nua) return fail("cannot listen for SIP on " + url + " (address in use or not ours?)");
         nua_set_params(raw->nua, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                        NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0), NUTAG_ALLOW(allow.c_str()),
+                       NUTAG_APPL_METHOD("REFER"), NUTAG_ENABLEMESSAGE(0), SIPTAG_ALLOW_STR(kAllow),
                        SIPTAG_USER_AGENT_STR(c.user_agent.c_str()), NTATAG_MAXSIZE(c.max_message_bytes),
                        TAG_IF(!c.local_number.empty(), NUTAG_M_USERNAME(c.local_number.c_str())), TAG_END());
         raw->StartRegistrations();
@@ -1049,6 +1117,7 @@ void SipEndpoint::Shutdown(std::chrono::milliseconds grace) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     impl->Post([impl] {
         impl->StopRegistrations();
+        impl->StopRetiring();
         nua_shutdown(impl->nua);
     });
     impl->thread.join();

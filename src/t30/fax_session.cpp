@@ -335,19 +335,20 @@ base::Result<std::unique_ptr<FaxSession>> FaxSession::Create(const SessionConfig
         t38_terminal_set_config(raw->t38, 0);  // paced UDP mode (T.38 §9.2.1): UDPTL over UDP, not TCP
         t38_set_t38_version(t38_terminal_get_t38_core_state(raw->t38), settings.t38_version);
         raw->t30 = t38_terminal_get_t30_state(raw->t38);
-        ConfigureLogging(t38_terminal_get_logging_state(raw->t38), config.log_tag);
-        ConfigureLogging(t38_core_get_logging_state(t38_terminal_get_t38_core_state(raw->t38)), config.log_tag);
+        // spandsp keeps the tag pointer, not a copy: hand it the session's own string.
+        ConfigureLogging(t38_terminal_get_logging_state(raw->t38), raw->config.log_tag);
+        ConfigureLogging(t38_core_get_logging_state(t38_terminal_get_t38_core_state(raw->t38)), raw->config.log_tag);
     } else {
         raw->fax = fax_init(nullptr, config.calling_party);
         if (!raw->fax) return base::MakeError(base::ErrorCode::kInternal, "spandsp could not create a fax modem");
         fax_set_transmit_on_idle(raw->fax, 1);  // a constant RTP stream needs samples every 20 ms
         fax_set_tep_mode(raw->fax, 0);
         raw->t30 = fax_get_t30_state(raw->fax);
-        ConfigureLogging(fax_get_logging_state(raw->fax), config.log_tag);
+        ConfigureLogging(fax_get_logging_state(raw->fax), raw->config.log_tag);
         raw->rx_buffer.reserve(kTickSamples);
     }
     t30_state_t* t30 = raw->t30;
-    ConfigureLogging(t30_get_logging_state(t30), config.log_tag);
+    ConfigureLogging(t30_get_logging_state(t30), raw->config.log_tag);
     t30_set_tx_ident(t30, settings.local_ident.c_str());
     t30_set_ecm_capability(t30, settings.ecm ? 1 : 0);
     t30_set_supported_compressions(t30, SpandspCompressions(settings.compressions));
