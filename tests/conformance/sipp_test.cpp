@@ -527,6 +527,17 @@ TEST_F(SippTest, MalformedRequestsLeaveFaxdWorking) {
     EXPECT_EQ(HowItEnded(faxd), "") << ReadFile(faxd.log);
 }
 
+TEST_F(SippTest, RegistersWithTheRegistrarUsingDigest) {
+    Sipp sipp(dir_, "uas_register", "");
+    ASSERT_TRUE(sipp.WaitUntilListening(10s)) << sipp.Report();
+    const std::string registrar = "127.0.0.1:" + std::to_string(sipp.port());
+    auto faxd = StartFaxd(dir_, "faxd",
+                          "[[registrations]]\nregistrar = \"sip:" + registrar +
+                              "\"\naor = \"sip:fax@127.0.0.1\"\nusername = \"fax\"\npassword = \"regsecret\"\n");
+    EXPECT_EQ(sipp.Finish(), 0) << sipp.Report();
+    EXPECT_TRUE(WaitForText(faxd.log, "registered sip:fax@127.0.0.1 at sip:" + registrar, 5s)) << ReadFile(faxd.log);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Bugs these found in faxd, fixed; kept as regression tests.
 
