@@ -220,6 +220,18 @@ TEST_F(SippTest, RefusedT38ReinviteFallsBackToG711) {
     EXPECT_EQ(dial.result["sip_status"], 200) << dial.raw;
 }
 
+TEST_F(SippTest, UnansweredT38ReinviteIsCancelledAndTheCallStaysOnG711) {
+    Sipp sipp(dir_, "uas_t38_silent", "");
+    ASSERT_TRUE(sipp.WaitUntilListening(10s)) << sipp.Report();
+    auto dial = DialUri(dir_, "faxctl", sipp.Uri(), "outbound_t38 = \"after-answer\"\nt38_timeout = 2\n", 6);
+    const auto faxctl_log = ReadFile(dir_ / "faxctl" / "faxctl.log");
+    EXPECT_EQ(sipp.Finish(), 0) << sipp.Report() << "\n---- faxctl ----\n" << faxctl_log;
+    EXPECT_NE(faxctl_log.find("no answer to T.38 re-INVITE in 2 s; carrying on over G.711"), std::string::npos)
+        << faxctl_log;
+    EXPECT_EQ(dial.result["transport"], "g711") << dial.raw;
+    EXPECT_NE(dial.result["error_class"], "t38_negotiation_failed") << dial.raw;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // (c) hand-made requests from a UDP socket
 
