@@ -9,6 +9,7 @@
 
 #include "base/log.hpp"
 #include "render/fax_page.hpp"
+#include "render/cover_page.hpp"
 #include "render/fax_tiff.hpp"
 #include "render/header_line.hpp"
 #include "render/pdf_pages.hpp"
@@ -25,6 +26,10 @@ struct RenderArgs {
     std::string header;
     std::string reference;
     std::string header_format = "long";
+    std::string cover;
+    std::string cover_dir;
+    std::string language = "en";
+    std::vector<std::string> cover_fields;  // KEY=VALUE
 };
 
 struct TopdfArgs {
@@ -96,6 +101,30 @@ int RunRender(const RenderArgs& args) {
                              {"pages", rendered->pages}});
         parts.push_back(part);
     }
+    // The cover page comes first; its {pages} counts itself.
+    if (!args.cover.empty()) {
+        auto cover = render::LoadCoverTemplate(args.cover_dir, args.cover, args.language);
+        if (!cover) return Fail(cover.error().message);
+        render::CoverFields fields;
+        int document_pages = 0;
+        for (const auto& document : documents) document_pages += document["pages"].get<int>();
+        fields.values["pages"] = std::to_string(document_pages + 1);
+        fields.values["date"] = LocalDateTime();
+        fields.values["reference"] = args.reference;
+        for (const auto& field : args.cover_fields) {
+            const auto equals = field.find('=');
+            if (equals == std::string::npos) return Fail("--cover-field wants KEY=VALUE, not '" + field + "'");
+            fields.values[field.substr(0, equals)] = field.substr(equals + 1);
+        }
+        auto page = render::RenderCoverPage(*cover, fields, options.resolution, options.paper);
+        if (!page) return Fail(page.error().message);
+        const auto cover_tiff = work->Path() / "cover.tif";
+        if (auto written = render::WriteFaxTiff(cover_tiff, std::span<const render::BilevelPage>(&*page, 1),
+                                                options.resolution, render::FaxCompression::kT6);
+            !written)
+            return Fail(written.error().message);
+        parts.insert(parts.begin(), cover_tiff);
+    }
     // Several documents of one fax are joined in order.
     const auto joined = work->Path() / "joined.tif";
     auto pages = render::JoinFaxTiffs(parts, joined);
@@ -147,6 +176,11 @@ void AddRenderCommands(CLI::App& app, int* exit_code) {
     render->add_option("--header-format", render_args->header_format, "long, short (text only) or page (text + page n/m)")
         ->check(CLI::IsMember({"long", "short", "page"}))
         ->capture_default_str();
+    render->add_option("--cover", render_args->cover, "cover page template name (\"default\" is built in)");
+    render->add_option("--cover-dir", render_args->cover_dir, "directory of cover page templates (NAME_LANG.toml)");
+    render->add_option("--language", render_args->language, "language of the cover page")->capture_default_str();
+    render->add_option("--cover-field", render_args->cover_fields,
+                       "KEY=VALUE for the cover page (sender_name, recipient_fax, subject, comments, ...)");
     render->callback([render_args, exit_code] { *exit_code = RunRender(*render_args); });
 
     auto topdf_args = std::make_shared<TopdfArgs>();
