@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/atomic_file.hpp"
+#include "render/text_pages.hpp"
 
 namespace faxd::render {
 namespace {
@@ -259,6 +260,8 @@ base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
         rendered = RenderPostScriptToFax(input, output, options);
     } else if (IsImageType(type)) {
         rendered = RenderImageToFax(input, output, options);
+    } else if (type == DocumentType::kText || type == DocumentType::kTextLatin1 || type == DocumentType::kHtml) {
+        rendered = RenderTextToFax(input, output, type, options);
     } else {
         return FileError(
             input, ErrorCode::kUnsupported,

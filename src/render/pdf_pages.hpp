@@ -48,8 +48,8 @@ struct RenderedDocument {
 base::Result<int> CountPdfPages(const std::filesystem::path& pdf, const RenderOptions& options);
 
 // Renders `input` (type detected from content) to a multi-page fax TIFF at `output`, written atomically.
-// PDF, PostScript, TIFF, PNG, JPEG, GIF and BMP; other types give kUnsupported. Nothing is left in
-// temp_parent, whatever happens.
+// PDF, PostScript, TIFF, PNG, JPEG, GIF, BMP, plain text and HTML (text_pages.hpp); other types give
+// kUnsupported. Nothing is left in temp_parent, whatever happens.
 base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
                                            const std::filesystem::path& output, const RenderOptions& options);
 
