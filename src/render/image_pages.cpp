@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/atomic_file.hpp"
+#include "render/file_error.hpp"
 #include "render/pdf_pages.hpp"
 
 namespace faxd::render {
@@ -16,10 +17,6 @@ namespace {
 
 using base::ErrorCode;
 using base::MakeError;
-
-tl::unexpected<base::Error> FileError(const std::filesystem::path& file, ErrorCode code, std::string reason) {
-    return MakeError(code, file.filename().string() + ": " + reason);
-}
 
 // Forces GraphicsMagick's decoder to the type we detected, so content never picks a coder we did not mean to
 // run (ImageMagick's "ImageTragick" CVE-2016-3714 came from coders chosen by content).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/atomic_file.hpp"
+#include "render/file_error.hpp"
 #include "render/text_pages.hpp"
 
 namespace faxd::render {
@@ -14,16 +15,6 @@ namespace {
 
 using base::ErrorCode;
 using base::MakeError;
-
-// "<file>: <reason>": the user sees which attachment failed and why.
-tl::unexpected<base::Error> ForFile(const std::filesystem::path& file, base::Error error) {
-    error.message = file.filename().string() + ": " + error.message;
-    return tl::unexpected<base::Error>(std::move(error));
-}
-
-tl::unexpected<base::Error> FileError(const std::filesystem::path& file, ErrorCode code, std::string reason) {
-    return ForFile(file, base::Error{code, std::move(reason), std::nullopt, std::nullopt});
-}
 
 // First lines of what a converter said, for the error message; its warnings can be long.
 std::string Excerpt(const SubprocessResult& result) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/atomic_file.hpp"
+#include "render/file_error.hpp"
 #include "render/subprocess.hpp"
 
 namespace faxd::render {
@@ -16,12 +17,6 @@ namespace {
 
 using base::ErrorCode;
 using base::MakeError;
-
-// "<file>: <reason>": the user sees which attachment failed and why.
-tl::unexpected<base::Error> ForFile(const std::filesystem::path& file, base::Error error) {
-    error.message = file.filename().string() + ": " + error.message;
-    return tl::unexpected<base::Error>(std::move(error));
-}
 
 // --- UTF-8 ---
 
