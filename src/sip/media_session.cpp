@@ -73,6 +73,7 @@ struct MediaSession::Impl {
     std::deque<std::int16_t> rx_samples;
     std::optional<t30::ToneDetector> tone;
     std::vector<std::uint8_t> packet;
+    std::vector<std::int16_t> decoded;
 
     // T.38
     T38Start image;
@@ -223,7 +224,7 @@ struct MediaSession::Impl {
                       rtp_from.port());
             audio.remote = rtp_from;
         }
-        std::vector<std::int16_t> decoded(view->payload.size());
+        decoded.resize(view->payload.size());  // reused: this runs 50 times a second per call
         t30::G711Decode(audio.law, view->payload, decoded);
         if (tone && !tone->Detected() && tone->Feed(decoded) && events.on_fax_tone) events.on_fax_tone();
         rx_samples.insert(rx_samples.end(), decoded.begin(), decoded.end());
