@@ -56,11 +56,15 @@ base::Result<int> JoinFaxTiffs(std::span<const std::filesystem::path> inputs,
 struct FaxPageSummary {
     int width = 0;
     int height = 0;
+    // Rounded dots per inch as FaxTiff reads them (fax_tiff.hpp): centimetre units converted, missing or
+    // absurd values taken as 204 x 196.
     int x_dpi = 0;
     int y_dpi = 0;
     int compression = 0;  // TIFF Compression tag value (4 = T.6, 3 = T.4)
     double black_ratio = 0;
 };
+// Every page of a bilevel TIFF, decoded with FaxTiff and so under its size limits. Fails on the first page
+// that is not a readable bilevel image.
 base::Result<std::vector<FaxPageSummary>> InspectFaxTiff(const std::filesystem::path& path);
 
 }  // namespace faxd::render

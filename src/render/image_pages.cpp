@@ -10,6 +10,8 @@
 
 #include "base/atomic_file.hpp"
 #include "render/file_error.hpp"
+#include "render/halftone.hpp"
+#include "render/netpbm.hpp"
 #include "render/pdf_pages.hpp"
 
 namespace faxd::render {
@@ -35,44 +37,6 @@ const char* CoderPrefix(DocumentType type) {
         default:
             return nullptr;
     }
-}
-
-// Netpbm PGM "P5" with maxval 255 (what `gm convert -depth 8 pgm:` writes).
-base::Result<GrayImage> ReadPgm(const std::filesystem::path& path, std::uint64_t max_pixels) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return MakeError(ErrorCode::kIo, "cannot open " + path.string());
-    auto token = [&in]() {
-        std::string word;
-        while (in && word.empty()) {
-            in >> std::ws;
-            if (in.peek() == '#') {
-                std::string comment;
-                std::getline(in, comment);
-                continue;
-            }
-            in >> word;
-        }
-        return word;
-    };
-    if (token() != "P5") return MakeError(ErrorCode::kMalformed, "decoder output is not a gray PGM");
-    GrayImage image;
-    try {
-        image.width = std::stoi(token());
-        image.height = std::stoi(token());
-        if (std::stoi(token()) != 255) return MakeError(ErrorCode::kMalformed, "decoder output is not 8-bit");
-    } catch (const std::exception&) {
-        return MakeError(ErrorCode::kMalformed, "decoder output has a bad PGM header");
-    }
-    in.get();  // the single whitespace after maxval
-    const auto pixels = static_cast<std::uint64_t>(image.width) * static_cast<std::uint64_t>(image.height);
-    if (image.width <= 0 || image.height <= 0 || pixels > max_pixels) {
-        return MakeError(ErrorCode::kLimitExceeded, "decoded image size out of bounds");
-    }
-    image.pixels.resize(pixels);
-    in.read(reinterpret_cast<char*>(image.pixels.data()), static_cast<std::streamsize>(pixels));
-    if (static_cast<std::uint64_t>(in.gcount()) != pixels)
-        return MakeError(ErrorCode::kMalformed, "short PGM");
-    return image;
 }
 
 // Area-weighted resampling of one axis: each output sample averages the source interval it covers, with
@@ -113,47 +77,6 @@ GrayImage Resample(const GrayImage& src, int out_w, int out_h) {
     }
     return out;
 }
-
-// Clustered-dot ordered dither (a classic "round dot" screen): threshold ranks grow outward from the centre
-// of each cell, so black pixels clump into dots. Clumped dots give long runs that MMR codes cheaply and
-// survive a fax printer; dispersed (Bayer) or error-diffused dots give short runs and pages many times
-// larger. The cell is 8 pixels wide (about 25 lines per inch at 204 dpi) and as tall as 8 pixels are wide,
-// measured in inches, so dots stay round at every vertical resolution.
-class DotScreen {
-public:
-    explicit DotScreen(Resolution resolution)
-        : width_(8), height_(std::max(2, static_cast<int>(std::lround(8.0 * YDpi(resolution) / kFaxXDpi)))) {
-        struct Cell {
-            double distance, angle;
-            int index;
-        };
-        std::vector<Cell> cells;
-        for (int y = 0; y < height_; ++y) {
-            for (int x = 0; x < width_; ++x) {
-                const double dx = (x + 0.5) / width_ - 0.5;
-                const double dy = (y + 0.5) / height_ - 0.5;
-                cells.push_back({dx * dx + dy * dy, std::atan2(dy, dx), y * width_ + x});
-            }
-        }
-        std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
-            return a.distance != b.distance ? a.distance < b.distance : a.angle < b.angle;
-        });
-        thresholds_.resize(cells.size());
-        for (std::size_t rank = 0; rank < cells.size(); ++rank) {
-            thresholds_[static_cast<std::size_t>(cells[rank].index)] =
-                static_cast<std::uint8_t>((rank + 0.5) * 256.0 / static_cast<double>(cells.size()));
-        }
-    }
-    // Black when the pixel is darker than the cell's threshold at (x, y).
-    bool Black(int x, int y, std::uint8_t gray) const {
-        return gray < thresholds_[static_cast<std::size_t>((y % height_) * width_ + (x % width_))];
-    }
-
-private:
-    int width_;
-    int height_;
-    std::vector<std::uint8_t> thresholds_;
-};
 
 // Line art: a fixed threshold a little above mid-gray, because area averaging lightens thin strokes.
 constexpr std::uint8_t kLineArtThreshold = 150;

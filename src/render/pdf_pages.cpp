@@ -8,6 +8,7 @@
 
 #include "base/atomic_file.hpp"
 #include "render/file_error.hpp"
+#include "render/pdf_raster.hpp"
 #include "render/text_pages.hpp"
 
 namespace faxd::render {
@@ -15,26 +16,6 @@ namespace {
 
 using base::ErrorCode;
 using base::MakeError;
-
-// First lines of what a converter said, for the error message; its warnings can be long.
-std::string Excerpt(const SubprocessResult& result) {
-    std::string text = result.std_err.empty() ? result.std_out : result.std_err;
-    std::string excerpt;
-    std::size_t lines = 0, pos = 0;
-    while (pos < text.size() && lines < 3) {
-        auto end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string line = text.substr(pos, end - pos);
-        line.erase(0, line.find_first_not_of(" \t*"));
-        if (!line.empty()) {
-            if (!excerpt.empty()) excerpt += " / ";
-            excerpt += line;
-            ++lines;
-        }
-        pos = end + 1;
-    }
-    return excerpt.empty() ? "no diagnostic output" : excerpt.substr(0, 400);
-}
 
 // A PostScript string literal (PLRM §3.2.2): backslash, parentheses escaped.
 std::string PsString(const std::string& text) {
@@ -105,11 +86,6 @@ base::Result<RenderedDocument> JoinAndCommit(const std::filesystem::path& input,
     return RenderedDocument{type, *pages, ec ? 0 : bytes};
 }
 
-int Parallelism(const RenderOptions& options) {
-    if (options.parallelism > 0) return options.parallelism;
-    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
 }  // namespace
 
 base::Result<int> CountPdfPages(const std::filesystem::path& pdf, const RenderOptions& options) {
@@ -140,13 +116,14 @@ base::Result<int> CountPdfPages(const std::filesystem::path& pdf, const RenderOp
         }
     }
     if (!run->Succeeded() || count < 0) {
-        return FileError(pdf, ErrorCode::kMalformed, "Ghostscript cannot read the PDF: " + Excerpt(*run));
+        return FileError(pdf, ErrorCode::kMalformed,
+                         "Ghostscript cannot read the PDF: " + DiagnosticExcerpt(*run));
     }
     if (count == 0) {
         // gs says "Couldn't initialise file" for damage it cannot repair; a valid PDF with no pages says
         // nothing.
         if (said.find("Error") != std::string::npos) {
-            return FileError(pdf, ErrorCode::kMalformed, "the PDF is damaged: " + Excerpt(*run));
+            return FileError(pdf, ErrorCode::kMalformed, "the PDF is damaged: " + DiagnosticExcerpt(*run));
         }
         return FileError(pdf, ErrorCode::kMalformed, "the PDF has no pages");
     }
@@ -156,14 +133,25 @@ base::Result<int> CountPdfPages(const std::filesystem::path& pdf, const RenderOp
 base::Result<RenderedDocument> RenderPdfToFax(const std::filesystem::path& input,
                                               const std::filesystem::path& output,
                                               const RenderOptions& options) {
-    auto total = CountPdfPages(input, options);
-    if (!total) return tl::unexpected(total.error());
+    // qpdf reads the page tree in milliseconds and tells which pages draw pictures; Ghostscript's own count
+    // (tens of milliseconds) is asked only when qpdf fails, because its messages explain encryption and
+    // damage.
+    PdfLayout layout;
+    if (auto scanned = ScanPdfLayout(input, options)) {
+        layout = std::move(*scanned);
+    } else {
+        auto counted = CountPdfPages(input, options);
+        if (!counted) return tl::unexpected(counted.error());
+        layout.pages = *counted;
+        layout.has_images.assign(static_cast<std::size_t>(*counted), false);
+    }
+    const int total = layout.pages;
     const int first = std::max(1, options.first_page);
-    const int last = options.last_page > 0 ? std::min(options.last_page, *total) : *total;
+    const int last = options.last_page > 0 ? std::min(options.last_page, total) : total;
     if (first > last) {
         return FileError(input, ErrorCode::kInvalidArgument,
                          "pages " + std::to_string(first) + "-" + std::to_string(last) + " are not in a " +
-                             std::to_string(*total) + "-page document");
+                             std::to_string(total) + "-page document");
     }
     const int count = last - first + 1;
     if (count > options.max_pages) {
@@ -173,37 +161,10 @@ base::Result<RenderedDocument> RenderPdfToFax(const std::filesystem::path& input
     }
     auto dir = TempDir::Create(options.temp_parent, "faxd-pdf-");
     if (!dir) return ForFile(input, dir.error());
-    const auto absolute = std::filesystem::absolute(input);
-
-    // Ghostscript renders a document on one core. Page ranges in separate processes use them all; each
-    // process parses the file again, which costs far less than rendering for any document worth splitting.
-    const int workers = std::min(Parallelism(options), count);
-    std::vector<std::filesystem::path> parts;
-    std::vector<std::vector<std::string>> commands;
-    for (int w = 0, next = first; w < workers; ++w) {
-        const int size = count / workers + (w < count % workers ? 1 : 0);
-        const std::string name = "part" + std::to_string(w) + ".tif";
-        commands.push_back(GsRenderArgs(options, absolute, name, next, next + size - 1));
-        parts.push_back(dir->Path() / name);
-        next += size;
-    }
-    std::vector<base::Result<SubprocessResult>> results(commands.size(),
-                                                        MakeError(ErrorCode::kInternal, "not run"));
-    {
-        std::vector<std::jthread> threads;
-        for (std::size_t w = 1; w < commands.size(); ++w) {
-            threads.emplace_back(
-                [&, w] { results[w] = RunSubprocess(ConverterRun(options, commands[w], dir->Path())); });
-        }
-        results[0] = RunSubprocess(ConverterRun(options, commands[0], dir->Path()));
-    }
-    for (std::size_t w = 0; w < results.size(); ++w) {
-        if (!results[w]) return ForFile(input, results[w].error());
-        if (!results[w]->Succeeded() || !std::filesystem::exists(parts[w])) {
-            return FileError(input, ErrorCode::kMalformed, "Ghostscript failed: " + Excerpt(*results[w]));
-        }
-    }
-    return JoinAndCommit(input, parts, output, DocumentType::kPdf);
+    auto parts = RasterisePdfPages(std::filesystem::absolute(input), first, last, layout.has_images, options,
+                                   dir->Path());
+    if (!parts) return ForFile(input, parts.error());
+    return JoinAndCommit(input, *parts, output, DocumentType::kPdf);
 }
 
 base::Result<RenderedDocument> RenderPostScriptToFax(const std::filesystem::path& input,
@@ -225,10 +186,11 @@ base::Result<RenderedDocument> RenderPostScriptToFax(const std::filesystem::path
         if (!std::filesystem::exists(part) && run->Succeeded()) {
             return FileError(input, ErrorCode::kMalformed, "the PostScript program printed no pages");
         }
-        return FileError(input, ErrorCode::kMalformed, "Ghostscript failed: " + Excerpt(*run));
+        return FileError(input, ErrorCode::kMalformed, "Ghostscript failed: " + DiagnosticExcerpt(*run));
     }
     auto pages = InspectFaxTiff(part);
-    if (pages && static_cast<int>(pages->size()) > options.max_pages) {
+    if (!pages) return ForFile(input, pages.error());
+    if (static_cast<int>(pages->size()) > options.max_pages) {
         return FileError(input, ErrorCode::kLimitExceeded,
                          "more pages than the limit of " + std::to_string(options.max_pages));
     }
@@ -251,7 +213,8 @@ base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
         rendered = RenderPostScriptToFax(input, output, options);
     } else if (IsImageType(type)) {
         rendered = RenderImageToFax(input, output, options);
-    } else if (type == DocumentType::kText || type == DocumentType::kTextLatin1 || type == DocumentType::kHtml) {
+    } else if (type == DocumentType::kText || type == DocumentType::kTextLatin1 ||
+               type == DocumentType::kHtml) {
         rendered = RenderTextToFax(input, output, type, options);
     } else {
         return FileError(

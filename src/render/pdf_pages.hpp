@@ -35,6 +35,7 @@ struct RenderOptions {
     std::filesystem::path temp_parent = std::filesystem::temp_directory_path();
     std::filesystem::path ghostscript = "/usr/bin/gs";
     std::filesystem::path graphicsmagick = "/usr/bin/gm";
+    std::filesystem::path qpdf = "/usr/bin/qpdf";
 };
 
 struct RenderedDocument {

@@ -1,6 +1,7 @@
 // Converts fixtures the test makes itself (PostScript written here, PDFs from ps2pdf and qpdf, images from
 // GraphicsMagick) and checks what spandsp will need: page count, 1728 width, resolution tags, plausible ink.
 #include "render/pdf_pages.hpp"
+#include "render/pdf_raster.hpp"
 
 #include <gtest/gtest.h>
 
@@ -122,6 +123,49 @@ TEST_F(RenderTest, PdfFinePagesInOrderFromParallelRanges) {
         EXPECT_GT(page.black_ratio, previous);  // one more bar per page: ranges were joined in order
         previous = page.black_ratio;
     }
+}
+
+// Pages 1 and 3 are text; page 2 is a gray photo (a gradient image) with a caption beside it.
+std::string MixedPostScript() {
+    std::string ps = "%!PS-Adobe-3.0\n/Helvetica findfont 14 scalefont setfont\n";
+    ps += "72 700 moveto (Text page one) show showpage\n";
+    ps += "gsave 72 300 translate 400 400 scale /row 200 string def\n";
+    ps += "200 200 8 [200 0 0 -200 0 200] { 0 1 199 { row exch dup 255 mul 199 idiv put } for row } image\n";
+    ps += "grestore 72 250 moveto (Caption under the photo) show showpage\n";
+    ps += "72 700 moveto (Text page three) show showpage\n";
+    return ps;
+}
+
+TEST_F(RenderTest, PhotoPagesOfAPdfAreScreenedAndTextStaysCrisp) {
+    const auto ps = Write("mixed.ps", MixedPostScript());
+    const auto pdf = Dir() / "mixed.pdf";
+    Run({"/usr/bin/ps2pdf", ps.string(), pdf.string()});
+    auto layout = ScanPdfLayout(pdf, options_);
+    ASSERT_TRUE(layout) << layout.error().ToString();
+    EXPECT_EQ(layout->pages, 3);
+    EXPECT_EQ(layout->has_images, (std::vector<bool>{false, true, false}));
+
+    options_.parallelism = 2;
+    auto rendered = RenderToFax(pdf, Dir() / "mixed.tif", options_);
+    ASSERT_TRUE(rendered) << rendered.error().ToString();
+    const auto pages = Inspect(Dir() / "mixed.tif");
+    ASSERT_EQ(pages.size(), 3u);
+    // The gradient covers 400 x 400 pt of the page and averages mid-gray: about a fifth of the page black.
+    EXPECT_GT(pages[1].black_ratio, 0.10);
+    EXPECT_LT(pages[1].black_ratio, 0.30);
+    EXPECT_LT(pages[0].black_ratio, 0.01);
+    EXPECT_LT(pages[2].black_ratio, 0.01);
+
+    // Ghostscript's own halftone of the same page, for size: ours must be smaller.
+    Run({"/usr/bin/gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=tiffg4", "-r204x196",
+         "-g1728x2292", "-dFIXEDMEDIA", "-dFitPage", "-dFirstPage=2", "-dLastPage=2", "-sOutputFile=gs2.tif",
+         pdf.string()});
+    ASSERT_TRUE(RenderToFax(pdf, Dir() / "page2.tif", [&] {
+        RenderOptions only = options_;
+        only.first_page = only.last_page = 2;
+        return only;
+    }()));
+    EXPECT_LT(std::filesystem::file_size(Dir() / "page2.tif"), std::filesystem::file_size(Dir() / "gs2.tif"));
 }
 
 TEST_F(RenderTest, StandardAndSuperfineResolutionTagsAndLetterPaper) {

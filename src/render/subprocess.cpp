@@ -320,4 +320,23 @@ base::Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
     return result;
 }
 
+std::string DiagnosticExcerpt(const SubprocessResult& result) {
+    std::string text = result.std_err.empty() ? result.std_out : result.std_err;
+    std::string excerpt;
+    std::size_t lines = 0, pos = 0;
+    while (pos < text.size() && lines < 3) {
+        auto end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        line.erase(0, line.find_first_not_of(" \t*"));
+        if (!line.empty()) {
+            if (!excerpt.empty()) excerpt += " / ";
+            excerpt += line;
+            ++lines;
+        }
+        pos = end + 1;
+    }
+    return excerpt.empty() ? "no diagnostic output" : excerpt.substr(0, 400);
+}
+
 }  // namespace faxd::render

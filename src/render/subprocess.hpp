@@ -69,4 +69,8 @@ base::Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options);
 // The first existing executable among /usr/bin, /bin, /usr/local/bin; kNotFound naming the package hint.
 base::Result<std::filesystem::path> FindProgram(std::string_view name);
 
+// The first few non-empty lines a converter printed (stderr, else stdout), for error messages: its warnings
+// can be long.
+std::string DiagnosticExcerpt(const SubprocessResult& result);
+
 }  // namespace faxd::render
