@@ -5,6 +5,9 @@
 
 #include <toml++/toml.h>
 
+#include "app/config_reader.hpp"
+#include "app/config_server.hpp"
+
 namespace faxd::app {
 namespace {
 
@@ -14,42 +17,15 @@ const char kDefaultConfig[] =
 
 using base::ErrorCode;
 
-// Reads typed values with a clear message naming the key when the type is wrong.
-class Reader {
-public:
-    Reader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
-
-    template <typename T>
-    void Get(std::string_view path, T& out) {
-        const auto node = root_.at_path(path);
-        if (!node) return;
-        if constexpr (std::is_same_v<T, std::string>) {
-            if (auto value = node.value<std::string>()) out = *value;
-            else Fail(path, "a string");
-        } else if constexpr (std::is_same_v<T, bool>) {
-            if (auto value = node.value<bool>()) out = *value;
-            else Fail(path, "true or false");
-        } else {
-            if (auto value = node.value<std::int64_t>()) out = static_cast<T>(*value);
-            else Fail(path, "a number");
-        }
-    }
-    void Fail(std::string_view path, std::string_view expected) {
-        if (error_.empty()) error_ = source_ + ": " + std::string(path) + " must be " + std::string(expected);
-    }
-    const std::string& error() const { return error_; }
-
-private:
-    const toml::table& root_;
-    std::string source_;
-    std::string error_;
-};
-
 bool ParseT38Switch(const std::string& text, sip::T38Switch* out) {
-    if (text == "after-answer") *out = sip::T38Switch::kAfterAnswer;
-    else if (text == "on-tone") *out = sip::T38Switch::kOnTone;
-    else if (text == "never") *out = sip::T38Switch::kNever;
-    else return false;
+    if (text == "after-answer")
+        *out = sip::T38Switch::kAfterAnswer;
+    else if (text == "on-tone")
+        *out = sip::T38Switch::kOnTone;
+    else if (text == "never")
+        *out = sip::T38Switch::kNever;
+    else
+        return false;
     return true;
 }
 
@@ -72,7 +48,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     std::string level = "info";
     r.Get("log.level", level);
     if (!base::ParseLogLevel(level, &config.log_level))
-        return base::MakeError(ErrorCode::kInvalidArgument, source + ": log.level '" + level + "' is not a level");
+        return base::MakeError(ErrorCode::kInvalidArgument,
+                               source + ": log.level '" + level + "' is not a level");
     std::string spool = config.spool_dir.string();
     r.Get("spool.directory", spool);
     config.spool_dir = spool;
@@ -89,8 +66,9 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     r.Get("sip.inbound_t38", inbound);
     r.Get("sip.outbound_t38", outbound);
     if (!ParseT38Switch(inbound, &s.inbound_t38) || !ParseT38Switch(outbound, &s.outbound_t38))
-        return base::MakeError(ErrorCode::kInvalidArgument,
-                               source + ": sip.inbound_t38 and sip.outbound_t38 are after-answer, on-tone or never");
+        return base::MakeError(
+            ErrorCode::kInvalidArgument,
+            source + ": sip.inbound_t38 and sip.outbound_t38 are after-answer, on-tone or never");
     std::int64_t t38_timeout = s.t38_timeout.count();
     r.Get("sip.t38_timeout", t38_timeout);
     s.t38_timeout = std::chrono::seconds(t38_timeout);
@@ -106,7 +84,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     if (auto users = root.at_path("sip.auth.users").as_array()) {
         for (const auto& entry : *users) {
             const auto* table = entry.as_table();
-            if (!table) return base::MakeError(ErrorCode::kInvalidArgument, source + ": sip.auth.users holds tables");
+            if (!table)
+                return base::MakeError(ErrorCode::kInvalidArgument, source + ": sip.auth.users holds tables");
             Reader ur(*table, source + ": sip.auth.users");
             sip::DigestCredentials user;
             ur.Get("username", user.username);
@@ -119,7 +98,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
         }
     }
     if (s.inbound_auth.enabled && s.inbound_auth.users.empty())
-        return base::MakeError(ErrorCode::kInvalidArgument, source + ": sip.auth.enabled needs sip.auth.users");
+        return base::MakeError(ErrorCode::kInvalidArgument,
+                               source + ": sip.auth.enabled needs sip.auth.users");
     r.Get("sip.t38.enabled", s.t38.enabled);
     r.Get("sip.t38.redundancy", s.t38.redundancy);
     r.Get("sip.t38.allow_fec", s.t38.allow_fec);
@@ -138,10 +118,14 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
     r.Get("fax.ecm", fax.ecm);
     std::string modem = "v17";
     r.Get("fax.max_modem", modem);
-    if (modem == "v17") fax.modems = t30::kAllModems;
-    else if (modem == "v29") fax.modems = t30::kV27ter | t30::kV29;
-    else if (modem == "v27ter") fax.modems = t30::kV27ter;
-    else return base::MakeError(ErrorCode::kInvalidArgument, source + ": fax.max_modem is v17, v29 or v27ter");
+    if (modem == "v17")
+        fax.modems = t30::kAllModems;
+    else if (modem == "v29")
+        fax.modems = t30::kV27ter | t30::kV29;
+    else if (modem == "v27ter")
+        fax.modems = t30::kV27ter;
+    else
+        return base::MakeError(ErrorCode::kInvalidArgument, source + ": fax.max_modem is v17, v29 or v27ter");
     if (auto list = root.at_path("fax.compressions").as_array()) {
         fax.compressions = 0;
         for (const auto& item : *list) {
@@ -179,12 +163,16 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
             rr.Get("max_channels", route.max_channels);
             std::string format = "as-dialled";
             rr.Get("number_format", format);
-            if (format == "e164") route.number_format = sip::NumberFormat::kE164;
-            else if (format == "national") route.number_format = sip::NumberFormat::kNational;
-            else if (format == "international") route.number_format = sip::NumberFormat::kInternational;
+            if (format == "e164")
+                route.number_format = sip::NumberFormat::kE164;
+            else if (format == "national")
+                route.number_format = sip::NumberFormat::kNational;
+            else if (format == "international")
+                route.number_format = sip::NumberFormat::kInternational;
             else if (format != "as-dialled")
-                return base::MakeError(ErrorCode::kInvalidArgument,
-                                       where + ": number_format is e164, national, international or as-dialled");
+                return base::MakeError(
+                    ErrorCode::kInvalidArgument,
+                    where + ": number_format is e164, national, international or as-dialled");
             rr.Get("use_outside_prefix", route.use_outside_prefix);
             if (table->contains("ecm")) {
                 bool ecm = true;
@@ -195,7 +183,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
                 int rate = 14400;
                 rr.Get("max_bit_rate", rate);
                 if (rate != 14400 && rate != 9600 && rate != 4800)
-                    return base::MakeError(ErrorCode::kInvalidArgument, where + ": max_bit_rate is 14400, 9600 or 4800");
+                    return base::MakeError(ErrorCode::kInvalidArgument,
+                                           where + ": max_bit_rate is 14400, 9600 or 4800");
                 route.max_bit_rate = rate;
             }
             std::string user, password;
@@ -205,7 +194,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
             if (auto gateways = (*table)["gateways"].as_array()) {
                 for (const auto& g : *gateways) {
                     const auto* gt = g.as_table();
-                    if (!gt) return base::MakeError(ErrorCode::kInvalidArgument, where + ".gateways holds tables");
+                    if (!gt)
+                        return base::MakeError(ErrorCode::kInvalidArgument, where + ".gateways holds tables");
                     Reader gr(*gt, where + ".gateways");
                     sip::Gateway gateway;
                     gr.Get("host", gateway.host);
@@ -213,9 +203,12 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
                     gr.Get("transport", gateway.transport);
                     if (!gr.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, gr.error());
                     if (gateway.host.empty())
-                        return base::MakeError(ErrorCode::kInvalidArgument, where + ": a gateway needs a host");
-                    if (gateway.transport != "udp" && gateway.transport != "tcp" && gateway.transport != "tls")
-                        return base::MakeError(ErrorCode::kInvalidArgument, where + ": transport is udp, tcp or tls");
+                        return base::MakeError(ErrorCode::kInvalidArgument,
+                                               where + ": a gateway needs a host");
+                    if (gateway.transport != "udp" && gateway.transport != "tcp" &&
+                        gateway.transport != "tls")
+                        return base::MakeError(ErrorCode::kInvalidArgument,
+                                               where + ": transport is udp, tcp or tls");
                     route.gateways.push_back(gateway);
                 }
             }
@@ -242,9 +235,11 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
             rr.Get("retry_after", retry);
             if (!rr.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, rr.error());
             if (reg.registrar.rfind("sip", 0) != 0 || reg.aor.rfind("sip", 0) != 0)
-                return base::MakeError(ErrorCode::kInvalidArgument, where + ": registrar and aor are sip: URIs");
+                return base::MakeError(ErrorCode::kInvalidArgument,
+                                       where + ": registrar and aor are sip: URIs");
             if (expires < 30 || retry < 1)
-                return base::MakeError(ErrorCode::kInvalidArgument, where + ": expires >= 30 s and retry_after >= 1 s");
+                return base::MakeError(ErrorCode::kInvalidArgument,
+                                       where + ": expires >= 30 s and retry_after >= 1 s");
             if (!user.empty()) reg.credentials = sip::DigestCredentials{user, password};
             reg.expires = std::chrono::seconds(expires);
             reg.retry_after = std::chrono::seconds(retry);
@@ -252,6 +247,8 @@ base::Result<FaxdConfig> ParseConfig(std::string_view text, const std::string& s
         }
     }
     if (!r.error().empty()) return base::MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (auto server = ParseServerSections(root, source, config); !server)
+        return tl::unexpected(server.error());
     return config;
 }
 

@@ -8,18 +8,57 @@
 
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "core/directory.hpp"
+#include "core/retry_policy.hpp"
+#include "core/scheduler.hpp"
 #include "sip/numbers.hpp"
 #include "sip/routing.hpp"
 #include "sip/sip_endpoint.hpp"
 
 namespace faxd::app {
 
+// An owner named in the config file (resolved against the directory when faxd starts).
+struct OwnerRef {
+    core::OwnerKind kind = core::OwnerKind::kUser;
+    std::string name;  // user login, entity name or group name
+};
+
+struct RangeRoute {
+    core::NumberRange range;
+    OwnerRef owner;
+};
+
+struct LineRoute {
+    std::string line;
+    OwnerRef owner;
+};
+
+struct InboundConfig {
+    bool enabled = true;
+    std::string default_user = "admin";  // login; "" = none (unrouted faxes are refused)
+    std::vector<RangeRoute> ranges;
+    std::vector<LineRoute> lines;
+};
+
+struct QueueConfig {
+    std::string node;  // "" = the host name
+    core::SchedulerConfig lines;
+    core::RetryPolicy retry;
+    std::chrono::seconds lease{60};
+    std::chrono::milliseconds poll_interval{1000};
+    int retention_days = 0;  // 0 keeps faxes and call records for ever
+};
+
 struct FaxdConfig {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::filesystem::path spool_dir = "var/spool";
+    std::string store_url = "sqlite:var/faxd.db";
     sip::SipConfig sip;
     std::vector<sip::Route> routes;
     sip::NumberPlan numbers;
+    QueueConfig queue;
+    InboundConfig inbound;
+    std::vector<core::User> users;  // provisioned at start: created, or updated by login
 };
 
 // The documented default configuration file; parsing it gives the built-in defaults.

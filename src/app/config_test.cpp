@@ -46,6 +46,52 @@ gateways = [ { host = "10.0.0.1" }, { host = "10.0.0.2", port = 5080, transport 
     EXPECT_EQ(config->routes[0].credentials->username, "fax");
 }
 
+TEST(ConfigTest, ServerSections) {
+    auto config = ParseConfig(R"(
+[store]
+url = "postgresql://faxd@127.0.0.1:5432/fax"
+node = "node-b"
+[queue]
+channels = 8
+max_outgoing = 6
+reserved_for_incoming = 1
+economy_start = "22:00"
+economy_end = "06:00"
+max_tries = 5
+[queue.retry]
+busy = { delay = 60, max = 2 }
+[inbound]
+default_user = "admin"
+ranges = [ { first = "11001", last = "11999", entity = "Sales" } ]
+lines = [ { line = "trunk-b", group = "Support" } ]
+[[users]]
+login = "alice"
+numbers = ["200", "201"]
+attachment_format = "tiff"
+permission = 10
+)",
+                              "server.toml");
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->store_url, "postgresql://faxd@127.0.0.1:5432/fax");
+    EXPECT_EQ(config->queue.node, "node-b");
+    EXPECT_EQ(config->queue.lines.channels, 8);
+    ASSERT_TRUE(config->queue.lines.economy);
+    EXPECT_EQ(config->queue.lines.economy->start_minute, 22 * 60);
+    EXPECT_EQ(config->queue.retry.max_tries, 5);
+    EXPECT_EQ(config->queue.retry.rules.at(core::FailureClass::kBusy).delay, std::chrono::seconds{60});
+    EXPECT_EQ(config->queue.retry.rules.at(core::FailureClass::kBusy).max_attempts, 2);
+    // Classes the file does not name keep their defaults.
+    EXPECT_EQ(config->queue.retry.rules.at(core::FailureClass::kNoAnswer).delay, std::chrono::seconds{300});
+    EXPECT_EQ(config->inbound.default_user, "admin");
+    ASSERT_EQ(config->inbound.ranges.size(), 1u);
+    EXPECT_EQ(config->inbound.ranges[0].owner.kind, core::OwnerKind::kEntity);
+    ASSERT_EQ(config->inbound.lines.size(), 1u);
+    ASSERT_EQ(config->users.size(), 1u);
+    EXPECT_EQ(config->users[0].numbers, (std::vector<std::string>{"200", "201"}));
+    EXPECT_EQ(config->users[0].attachment_format, core::AttachmentFormat::kTiff);
+    EXPECT_EQ(config->users[0].permission, core::Permission::kAdministrator);
+}
+
 TEST(ConfigTest, ErrorsNameTheFileAndTheKey) {
     const struct {
         const char* text;
@@ -57,6 +103,17 @@ TEST(ConfigTest, ErrorsNameTheFileAndTheKey) {
         {"[fax]\nmax_modem = \"v34\"", "fax.max_modem"},
         {"[[routes]]\nname = \"x\"", "routes[0] has no gateways"},
         {"[[routes]]\ngateways = [ { host = \"a\", transport = \"sctp\" } ]", "transport is udp, tcp or tls"},
+        {"[store]\nurl = \"mysql://x\"", "store.url is sqlite:PATH or postgresql://"},
+        {"[queue]\neconomy_start = \"22:00\"", "economy_start and economy_end go together"},
+        {"[queue]\neconomy_start = \"25:00\"\neconomy_end = \"06:00\"", "queue.economy_start must be a time"},
+        {"[queue.retry]\nbusyy = { delay = 5 }", "queue.retry.busyy is not a failure class"},
+        {"[queue]\nreserved_for_incoming = 50", "reserved_for_incoming <= channels"},
+        {"[inbound]\nranges = [ { first = \"100\", last = \"1999\", user = \"a\" } ]",
+         "digit strings of one length"},
+        {"[inbound]\nranges = [ { first = \"100\", last = \"199\", user = \"a\", group = \"b\" } ]",
+         "exactly one of user, entity, group"},
+        {"[[users]]\nname = \"No Login\"", "users[0] needs a login"},
+        {"[[users]]\nlogin = \"a\"\npermission = 5", "permission is 0, 2 or 10"},
     };
     for (const auto& c : cases) {
         auto config = ParseConfig(c.text, "bad.toml");

@@ -1,5 +1,5 @@
-// faxd: the fax server daemon. It answers fax calls on SIP (T.38 or G.711) and keeps what it receives in the
-// spool; the job store, mail and the web API attach here as they are built.
+// faxd: the fax server daemon. It answers fax calls on SIP (T.38 or G.711), routes them to their owners, and
+// sends the queued jobs; mail and the web API attach here as they are built.
 #include <sys/resource.h>
 
 #include <csignal>
@@ -8,9 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/config.hpp"
-#include "app/received_spool.hpp"
+#include "app/server.hpp"
 #include "base/log.hpp"
-#include "sip/sip_endpoint.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"faxd - fax server (SIP with T.38 and G.711)"};
@@ -55,32 +54,14 @@ int main(int argc, char** argv) {
         setrlimit(RLIMIT_NOFILE, &files);
     }
     log->info("faxd {} starting ({})", FAXD_VERSION, config_path.empty() ? "built-in defaults" : config_path);
-    auto spool = faxd::app::ReceivedSpool::Open(config->spool_dir);
-    if (!spool) {
-        log->error("{}", spool.error().ToString());
+    auto server = faxd::app::FaxServer::Start(*config);
+    if (!server) {
+        log->error("cannot start: {}", server.error().ToString());
         return 1;
     }
-    auto* received = &*spool;
-    auto endpoint = faxd::sip::SipEndpoint::Start(
-        config->sip, [received](const faxd::sip::InboundCallInfo& call) { return received->Allocate(call); },
-        [received, log](const faxd::sip::InboundFax& fax) {
-            auto record = received->Record(fax);
-            if (!record) {
-                log->error("cannot record received fax: {}", record.error().ToString());
-                return;
-            }
-            log->info("fax from '{}' to '{}': {} ({} page(s)) -> {}", fax.call.ani, fax.call.dnis,
-                      fax.result.success ? "received" : std::string(faxd::sip::CallFailureName(fax.result.failure)),
-                      fax.result.fax.pages_confirmed, record->string());
-        });
-    if (!endpoint) {
-        log->error("cannot start SIP: {}", endpoint.error().ToString());
-        return 1;
-    }
-    log->info("receiving faxes into {}", received->directory().string());
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     log->info("faxd stopping (signal {})", signal_number);
-    (*endpoint)->Shutdown();
+    (*server)->Stop();
     return 0;
 }

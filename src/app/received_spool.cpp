@@ -90,10 +90,10 @@ base::Result<std::filesystem::path> ReceivedSpool::Record(const sip::InboundFax&
     record["ani"] = fax.call.ani;
     record["remote_address"] = fax.call.remote_address;
     record["received_at"] = Iso8601Now();
-    record["tiff"] = fax.tiff.empty() ? "" : fax.tiff.filename().string();
+    record["tiff"] = fax.tiff.string();  // where the pages are (the document spool), "" when none came
     const auto path = fax.tiff.empty()
                           ? dir_ / (Stamp() + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_) + ".json")
-                          : std::filesystem::path(fax.tiff).replace_extension(".json");
+                          : dir_ / std::filesystem::path(fax.tiff).filename().replace_extension(".json");
     if (auto written = base::WriteFileAtomically(path, record.dump(2) + "\n"); !written)
         return tl::unexpected(written.error());
     return path;

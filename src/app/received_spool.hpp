@@ -1,5 +1,5 @@
-// Until the job store exists, received faxes live in the spool: received/<stamp>-<n>.tif with a JSON record
-// beside it (<same>.json), both written atomically, so a crash leaves a fax whole or not at all.
+// Call detail records of incoming calls: received/<name>.json per call (the fax itself is in the document
+// spool and the store), written atomically, for operators and the end-to-end tests.
 #pragma once
 
 #include <atomic>

@@ -74,6 +74,10 @@ public:
     // Allocates a reference number per job and stores submission and jobs atomically.
     virtual base::Result<SubmissionResult> Submit(const NewSubmission& submission, base::WallTime now) = 0;
     virtual base::Result<Job> GetJob(JobId id) = 0;
+    // What was submitted (documents, cover page and its texts), for rendering; recipients are the jobs.
+    virtual base::Result<NewSubmission> GetSubmission(SubmissionId id) = 0;
+    // Every job of a submission (a broadcast renders once for all of them).
+    virtual base::Result<std::vector<Job>> SubmissionJobs(SubmissionId id) = 0;
     virtual base::Result<std::vector<Attempt>> Attempts(JobId id) = 0;
 
     // Moves a job if it is still in `from` (compare-and-set). False when someone else moved it first.

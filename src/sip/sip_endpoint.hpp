@@ -92,6 +92,8 @@ struct OutboundCall {
     std::optional<t30::FaxSettings> fax;  // default: the endpoint's
     bool allow_g711 = true;    // false: T.38 or nothing (the call fails if the peer never switches)
     bool t38_in_offer = false; // offer T.38 (image) next to audio in the first INVITE
+    // false: faxd never asks to switch this call to T.38 (a retry after T.38 trouble); the peer still may.
+    bool request_t38 = true;
     std::optional<DigestCredentials> credentials;
     std::chrono::seconds ring_timeout{60};
     std::string route;        // the route this call goes out on ("" = none), for its channel limit

@@ -319,7 +319,7 @@ struct SipEndpoint::Impl {
         if (it == calls.end()) return;
         Call& call = *it->second;
         const auto policy = call.outbound ? config.outbound_t38 : config.inbound_t38;
-        if (policy == T38Switch::kOnTone && config.t38.enabled) {
+        if (policy == T38Switch::kOnTone && config.t38.enabled && (!call.outbound || call.request.request_t38)) {
             log->info("[{}] heard the far fax machine; requesting T.38", call.tag);
             RequestT38(call);
         }

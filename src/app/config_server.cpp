@@ -1,0 +1,236 @@
+// The server parts of the config file: [store], [queue] with its retry rules, [inbound] routing and the
+// [[users]] provisioned at start.
+#include "app/config_server.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "app/config_reader.hpp"
+
+namespace faxd::app {
+namespace {
+
+using base::ErrorCode;
+using base::MakeError;
+
+base::Result<int> ParseClock(const std::string& text, const std::string& where) {
+    int hours = -1, minutes = -1;
+    char colon = 0;
+    if (text.size() == 5 && std::sscanf(text.c_str(), "%2d%c%2d", &hours, &colon, &minutes) == 3 &&
+        colon == ':' && hours >= 0 && hours < 24 && minutes >= 0 && minutes < 60) {
+        return hours * 60 + minutes;
+    }
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + " must be a time of day like \"22:00\", not '" + text + "'");
+}
+
+base::Result<OwnerRef> ParseOwner(const toml::table& table, const std::string& where) {
+    int named = 0;
+    OwnerRef owner;
+    for (auto [key, kind] :
+         {std::pair{"user", core::OwnerKind::kUser}, std::pair{"entity", core::OwnerKind::kEntity},
+          std::pair{"group", core::OwnerKind::kGroup}}) {
+        if (auto value = table[key].value<std::string>()) {
+            owner = {kind, *value};
+            ++named;
+        }
+    }
+    if (named != 1)
+        return MakeError(ErrorCode::kInvalidArgument, where + " names exactly one of user, entity, group");
+    return owner;
+}
+
+bool AllDigits(const std::string& text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+base::Result<void> ParseQueue(const toml::table& root, const std::string& source, QueueConfig& queue) {
+    Reader r(root, source);
+    r.Get("store.node", queue.node);
+    auto& lines = queue.lines;
+    r.Get("queue.channels", lines.channels);
+    r.Get("queue.max_outgoing", lines.max_outgoing);
+    r.Get("queue.reserved_for_incoming", lines.reserved_for_incoming);
+    r.Get("queue.broadcast_share", lines.broadcast_share);
+    std::string economy_start, economy_end;
+    r.Get("queue.economy_start", economy_start);
+    r.Get("queue.economy_end", economy_end);
+    r.Get("queue.max_tries", queue.retry.max_tries);
+    r.Get("queue.max_dials", queue.retry.max_dials);
+    r.Get("queue.max_dials_never_reached", queue.retry.max_dials_never_reached);
+    std::int64_t kill_after = queue.retry.default_kill_after.count(), lease = queue.lease.count(),
+                 poll = queue.poll_interval.count();
+    r.Get("queue.kill_after", kill_after);
+    r.Get("queue.lease", lease);
+    r.Get("queue.poll_interval_ms", poll);
+    r.Get("queue.retention_days", queue.retention_days);
+    if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (lines.channels < 1 || lines.max_outgoing < 0 || lines.reserved_for_incoming < 0 ||
+        lines.reserved_for_incoming > lines.channels) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": queue.channels >= 1 and 0 <= reserved_for_incoming <= channels");
+    }
+    if (lines.broadcast_share <= 0 || lines.broadcast_share > 1) {
+        return MakeError(ErrorCode::kInvalidArgument, source + ": queue.broadcast_share is in (0, 1]");
+    }
+    if (kill_after < 60 || lease < 5 || poll < 10 || queue.retention_days < 0) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source +
+                             ": queue.kill_after >= 60 s, lease >= 5 s, poll_interval_ms >= 10, "
+                             "retention_days >= 0");
+    }
+    if (economy_start.empty() != economy_end.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": queue.economy_start and economy_end go together");
+    }
+    if (!economy_start.empty()) {
+        auto start = ParseClock(economy_start, source + ": queue.economy_start");
+        if (!start) return tl::unexpected(start.error());
+        auto end = ParseClock(economy_end, source + ": queue.economy_end");
+        if (!end) return tl::unexpected(end.error());
+        lines.economy = core::TimeWindow{*start, *end};
+    }
+    queue.retry.default_kill_after = std::chrono::seconds(kill_after);
+    queue.lease = std::chrono::seconds(lease);
+    queue.poll_interval = std::chrono::milliseconds(poll);
+
+    if (const auto* retry = root.at_path("queue.retry").as_table()) {
+        for (const auto& [key, value] : *retry) {
+            const std::string where = source + ": queue.retry." + std::string(key.str());
+            auto failure = core::ParseFailureClass(key.str());
+            const auto* rule_table = value.as_table();
+            if (!failure || !rule_table) {
+                return MakeError(ErrorCode::kInvalidArgument,
+                                 where + " is not a failure class with { delay, max }");
+            }
+            core::RetryRule rule = queue.retry.rules[*failure];
+            Reader rr(*rule_table, where);
+            std::int64_t delay = rule.delay.count();
+            rr.Get("delay", delay);
+            rr.Get("max", rule.max_attempts);
+            if (!rr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (delay < 1 || rule.max_attempts < 0) {
+                return MakeError(ErrorCode::kInvalidArgument, where + ": delay >= 1 s and max >= 0");
+            }
+            rule.delay = std::chrono::seconds(delay);
+            queue.retry.rules[*failure] = rule;
+        }
+    }
+    return {};
+}
+
+base::Result<void> ParseInbound(const toml::table& root, const std::string& source, InboundConfig& inbound) {
+    Reader r(root, source);
+    r.Get("inbound.enabled", inbound.enabled);
+    r.Get("inbound.default_user", inbound.default_user);
+    if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (const auto* ranges = root.at_path("inbound.ranges").as_array()) {
+        for (std::size_t i = 0; i < ranges->size(); ++i) {
+            const std::string where = source + ": inbound.ranges[" + std::to_string(i) + "]";
+            const auto* table = (*ranges)[i].as_table();
+            if (!table) return MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            RangeRoute route;
+            Reader rr(*table, where);
+            rr.Get("first", route.range.first);
+            rr.Get("last", route.range.last);
+            if (!rr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (!AllDigits(route.range.first) || route.range.first.size() != route.range.last.size() ||
+                route.range.first > route.range.last) {
+                return MakeError(ErrorCode::kInvalidArgument,
+                                 where + ": first and last are digit strings of one length, first <= last");
+            }
+            auto owner = ParseOwner(*table, where);
+            if (!owner) return tl::unexpected(owner.error());
+            route.owner = *owner;
+            inbound.ranges.push_back(route);
+        }
+    }
+    if (const auto* lines = root.at_path("inbound.lines").as_array()) {
+        for (std::size_t i = 0; i < lines->size(); ++i) {
+            const std::string where = source + ": inbound.lines[" + std::to_string(i) + "]";
+            const auto* table = (*lines)[i].as_table();
+            if (!table) return MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            LineRoute route;
+            Reader rr(*table, where);
+            rr.Get("line", route.line);
+            if (!rr.error().empty() || route.line.empty()) {
+                return MakeError(ErrorCode::kInvalidArgument, where + " needs a line name");
+            }
+            auto owner = ParseOwner(*table, where);
+            if (!owner) return tl::unexpected(owner.error());
+            route.owner = *owner;
+            inbound.lines.push_back(route);
+        }
+    }
+    return {};
+}
+
+base::Result<void> ParseUsers(const toml::table& root, const std::string& source,
+                              std::vector<core::User>& users) {
+    const auto* list = root["users"].as_array();
+    if (list == nullptr) return {};
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const std::string where = source + ": users[" + std::to_string(i) + "]";
+        const auto* table = (*list)[i].as_table();
+        if (!table) return MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+        core::User user;
+        Reader rr(*table, where);
+        rr.Get("login", user.login);
+        rr.Get("name", user.name);
+        rr.Get("email", user.email);
+        rr.Get("fax_email", user.fax_email);
+        rr.Get("send", user.send_enabled);
+        rr.Get("receive", user.receive_enabled);
+        rr.Get("fax_to_email", user.fax_to_email);
+        rr.Get("attach_fax", user.attach_fax);
+        rr.Get("cover_page", user.cover_page);
+        rr.Get("language", user.language);
+        std::string format = "pdf";
+        rr.Get("attachment_format", format);
+        std::int64_t permission = -1;
+        rr.Get("permission", permission);
+        if (!rr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, rr.error());
+        if (user.login.empty()) return MakeError(ErrorCode::kInvalidArgument, where + " needs a login");
+        if (format != "pdf" && format != "tiff") {
+            return MakeError(ErrorCode::kInvalidArgument, where + ": attachment_format is pdf or tiff");
+        }
+        user.attachment_format =
+            format == "pdf" ? core::AttachmentFormat::kPdf : core::AttachmentFormat::kTiff;
+        if (permission == 0 || permission == 2 || permission == 10) {
+            user.permission = static_cast<core::Permission>(permission);
+        } else if (permission != -1) {
+            return MakeError(ErrorCode::kInvalidArgument, where + ": permission is 0, 2 or 10");
+        }
+        if (const auto* numbers = (*table)["numbers"].as_array()) {
+            for (const auto& number : *numbers) {
+                auto text = number.value<std::string>();
+                if (!text || !AllDigits(*text)) {
+                    return MakeError(ErrorCode::kInvalidArgument, where + ".numbers holds digit strings");
+                }
+                user.numbers.push_back(*text);
+            }
+        }
+        users.push_back(std::move(user));
+    }
+    return {};
+}
+
+}  // namespace
+
+base::Result<void> ParseServerSections(const toml::table& root, const std::string& source,
+                                       FaxdConfig& config) {
+    Reader r(root, source);
+    r.Get("store.url", config.store_url);
+    if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (config.store_url.rfind("sqlite:", 0) != 0 && config.store_url.rfind("postgresql://", 0) != 0) {
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            source + ": store.url is sqlite:PATH or postgresql://..., not '" + config.store_url + "'");
+    }
+    if (auto queue = ParseQueue(root, source, config.queue); !queue) return queue;
+    if (auto inbound = ParseInbound(root, source, config.inbound); !inbound) return inbound;
+    return ParseUsers(root, source, config.users);
+}
+
+}  // namespace faxd::app

@@ -1,0 +1,335 @@
+#include "app/server.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "base/log.hpp"
+#include "render/fax_page.hpp"
+
+namespace faxd::app {
+namespace {
+
+using base::ErrorCode;
+using base::MakeError;
+
+std::string HostName() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "node-1";
+    return name;
+}
+
+// A relative SQLite path is relative to the working directory, like spool.directory; its folder is made.
+base::Result<void> PrepareSqlitePath(const std::string& url) {
+    if (url.rfind("sqlite:", 0) != 0) return {};
+    const std::filesystem::path path = url.substr(7);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec)
+        return MakeError(ErrorCode::kIo,
+                         "cannot create " + path.parent_path().string() + ": " + ec.message());
+    return {};
+}
+
+}  // namespace
+
+std::string LocalDateTime() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm);
+    return text;
+}
+
+int LocalMinuteOfDay(base::WallTime now) {
+    const std::time_t t = std::chrono::system_clock::to_time_t(
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(now));
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    return tm.tm_hour * 60 + tm.tm_min;
+}
+
+base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& config) {
+    auto log = base::GetLogger("faxd");
+    std::unique_ptr<FaxServer> server(new FaxServer(config));
+    server->node_ = config.queue.node.empty() ? HostName() : config.queue.node;
+
+    if (auto prepared = PrepareSqlitePath(config.store_url); !prepared)
+        return tl::unexpected(prepared.error());
+    store::StoreOptions store_options;
+    store_options.node = server->node_;
+    store_options.lease = config.queue.lease;
+    auto opened = store::OpenStore(config.store_url, store_options);
+    if (!opened) return tl::unexpected(opened.error());
+    server->store_ = std::move(*opened);
+
+    auto spool = store::Spool::Open(config.spool_dir / "documents");
+    if (!spool) return tl::unexpected(spool.error());
+    server->spool_.emplace(std::move(*spool));
+    if (auto leftovers = server->spool_->RemoveLeftovers(); leftovers && *leftovers > 0) {
+        log->info("removed {} unfinished spool file(s) a crash left behind", *leftovers);
+    }
+    auto records = ReceivedSpool::Open(config.spool_dir);
+    if (!records) return tl::unexpected(records.error());
+    server->records_.emplace(std::move(*records));
+
+    if (auto provisioned = server->Provision(); !provisioned) return tl::unexpected(provisioned.error());
+    auto directory = server->store_->Load();
+    if (!directory) return tl::unexpected(directory.error());
+    auto routing = server->ResolveRouting(*directory);
+    if (!routing) return tl::unexpected(routing.error());
+
+    FaxServer* self = server.get();
+    server->desk_ = std::make_unique<core::InboundDesk>(
+        *server->store_, [self] { return self->store_->Load(); }, *routing, server->node_, server->clock_,
+        [self](const std::string& document) {
+            auto path = self->spool_->PathOf(document);
+            if (!path) return 0;
+            auto pages = render::InspectFaxTiff(*path);
+            return pages ? static_cast<int>(pages->size()) : 0;
+        });
+    // Receptions this node had open when it stopped keep the pages that reached the disk.
+    if (auto recovered = server->desk_->RecoverStale(true); !recovered)
+        return tl::unexpected(recovered.error());
+    else if (*recovered > 0)
+        log->warn("closed {} reception(s) interrupted by the last stop", *recovered);
+
+    FaxRendererConfig render_config;
+    render_config.options.temp_parent = config.spool_dir / "tmp";
+    std::error_code ec;
+    std::filesystem::create_directories(render_config.options.temp_parent, ec);
+    render_config.directory = [self] { return self->store_->Load(); };
+    render_config.local_date_time = LocalDateTime;
+    server->renderer_ = std::make_unique<FaxRenderer>(*server->spool_, render_config);
+
+    // faxd draws its own header line (page n/m, reference) on each attempt's pages; spandsp's would add a
+    // second one.
+    sip::SipConfig sip_config = config.sip;
+    sip_config.fax.header_info.clear();
+    auto endpoint = sip::SipEndpoint::Start(
+        sip_config, [self](const sip::InboundCallInfo& call) { return self->AdmitCall(call); },
+        [self](const sip::InboundFax& fax) { self->CallEnded(fax); });
+    if (!endpoint) return tl::unexpected(endpoint.error());
+    server->endpoint_ = std::move(*endpoint);
+
+    SipFaxLineConfig line_config;
+    line_config.routes = config.routes;
+    line_config.plan = config.numbers;
+    line_config.work_dir = config.spool_dir / "attempts";
+    line_config.header_sender =
+        config.sip.fax.header_info.empty() ? config.sip.fax.local_ident : config.sip.fax.header_info;
+    line_config.local_date_time = LocalDateTime;
+    line_config.fax = sip_config.fax;
+    server->line_ =
+        std::make_unique<SipFaxLine>(*server->endpoint_, line_config, [self](const std::string& name) {
+            auto path = self->spool_->PathOf(name);
+            return path ? *path : std::filesystem::path();
+        });
+
+    core::DispatcherConfig dispatch;
+    dispatch.node = server->node_;
+    dispatch.lines = config.queue.lines;
+    dispatch.retry = config.queue.retry;
+    dispatch.lease = config.queue.lease;
+    dispatch.local_minute_of_day = LocalMinuteOfDay;
+    server->dispatcher_ = std::make_unique<core::Dispatcher>(*server->store_, *server->line_,
+                                                             *server->renderer_, server->clock_, dispatch);
+    if (auto recovered = server->dispatcher_->Recover(); !recovered) return tl::unexpected(recovered.error());
+
+    server->dispatch_thread_ = std::jthread([self] { self->DispatchLoop(); });
+    server->render_thread_ = std::jthread([self] { self->RenderLoop(); });
+    log->info("node '{}': store {}, spool {}", server->node_, config.store_url,
+              server->spool_->root().string());
+    log->info("receiving faxes into {}; call records in {}", server->spool_->root().string(),
+              server->records_->directory().string());
+    return server;
+}
+
+FaxServer::~FaxServer() { Stop(); }
+
+void FaxServer::Stop() {
+    if (stopping_.exchange(true)) return;
+    Wake();
+    if (dispatch_thread_.joinable()) dispatch_thread_.join();
+    if (render_thread_.joinable()) render_thread_.join();
+    if (endpoint_) endpoint_->Shutdown();
+    // The calls just hung up report back: record them now rather than as interrupted at the next start.
+    if (dispatcher_) {
+        if (auto recorded = dispatcher_->RecordFinishedAttempts(); !recorded) {
+            base::GetLogger("faxd")->warn("recording the last attempts: {}", recorded.error().ToString());
+        }
+    }
+}
+
+base::Result<void> FaxServer::Provision() {
+    auto directory = store_->Load();
+    if (!directory) return tl::unexpected(directory.error());
+    auto find = [&](const std::string& login) -> const core::User* {
+        for (const core::User& user : directory->users) {
+            if (user.login == login) return &user;
+        }
+        return nullptr;
+    };
+    for (core::User user : config_.users) {
+        if (const core::User* existing = find(user.login)) {
+            user.id = existing->id;
+            if (auto updated = store_->UpdateUser(user); !updated) return updated;
+        } else if (auto added = store_->AddUser(user); !added) {
+            return tl::unexpected(added.error());
+        }
+    }
+    // There is always an administrator called admin (created on the first start), who also receives what
+    // nobody else owns unless [inbound] default_user says otherwise.
+    if (find("admin") == nullptr && std::none_of(config_.users.begin(), config_.users.end(),
+                                                 [](const core::User& u) { return u.login == "admin"; })) {
+        core::User admin;
+        admin.login = "admin";
+        admin.name = "Fax administrator";
+        admin.permission = core::Permission::kAdministrator;
+        if (auto added = store_->AddUser(admin); !added) return tl::unexpected(added.error());
+        base::GetLogger("faxd")->info("created the administrator 'admin'");
+    }
+    return {};
+}
+
+base::Result<core::InboundRoutingConfig> FaxServer::ResolveRouting(const core::Directory& directory) const {
+    const auto resolve = [&](const OwnerRef& owner) -> base::Result<std::int64_t> {
+        if (owner.kind == core::OwnerKind::kUser) {
+            for (const auto& user : directory.users) {
+                if (user.login == owner.name) return user.id;
+            }
+        } else if (owner.kind == core::OwnerKind::kEntity) {
+            for (const auto& entity : directory.entities) {
+                if (entity.name == owner.name) return entity.id;
+            }
+        } else {
+            for (const auto& group : directory.groups) {
+                if (group.name == owner.name) return group.id;
+            }
+        }
+        return MakeError(ErrorCode::kNotFound,
+                         "inbound routing names '" + owner.name + "', who does not exist");
+    };
+    core::InboundRoutingConfig routing;
+    routing.incoming_enabled = config_.inbound.enabled;
+    if (!config_.inbound.default_user.empty()) {
+        auto id = resolve({core::OwnerKind::kUser, config_.inbound.default_user});
+        if (!id) return tl::unexpected(id.error());
+        routing.default_user = *id;
+    }
+    for (const RangeRoute& range : config_.inbound.ranges) {
+        auto id = resolve(range.owner);
+        if (!id) return tl::unexpected(id.error());
+        routing.ranges.push_back({range.range, range.owner.kind, *id});
+    }
+    for (const LineRoute& line : config_.inbound.lines) {
+        auto id = resolve(line.owner);
+        if (!id) return tl::unexpected(id.error());
+        routing.lines.push_back({line.line, core::CatchAllRoute{{}, line.owner.kind, *id}});
+    }
+    return routing;
+}
+
+base::Result<std::filesystem::path> FaxServer::AdmitCall(const sip::InboundCallInfo& call) {
+    // Called numbers arrive as "+4930123" or "200"; the directory keeps digits only.
+    std::string dnis;
+    for (char c : call.dnis) {
+        if (c >= '0' && c <= '9') dnis += c;
+    }
+    auto admission = desk_->Admit({dnis, call.ani, call.call_id, ""});
+    if (!admission) {
+        base::GetLogger("faxd")->info("refused fax call to '{}': {}", call.dnis, admission.error().message);
+        return tl::unexpected(admission.error());
+    }
+    auto path = spool_->PathOf(admission->document);
+    if (!path) return tl::unexpected(path.error());
+    std::error_code ec;
+    std::filesystem::create_directories(path->parent_path(), ec);
+    if (ec)
+        return MakeError(ErrorCode::kIo,
+                         "cannot create " + path->parent_path().string() + ": " + ec.message());
+    std::lock_guard lock(admissions_mutex_);
+    admissions_[call.call_id] = *admission;
+    return *path;
+}
+
+void FaxServer::CallEnded(const sip::InboundFax& fax) {
+    auto log = base::GetLogger("faxd");
+    std::optional<core::Admission> admission;
+    {
+        std::lock_guard lock(admissions_mutex_);
+        if (auto it = admissions_.find(fax.call.call_id); it != admissions_.end()) {
+            admission = it->second;
+            admissions_.erase(it);
+        }
+    }
+    if (admission) {
+        core::InboundEnd end;
+        end.success = fax.result.success;
+        end.pages = fax.result.fax.pages_confirmed;
+        end.remote_ident = fax.result.fax.remote_ident;
+        end.duration_seconds = fax.result.duration_seconds;
+        end.reason = fax.result.reason;
+        auto completed = desk_->Complete(*admission, end);
+        if (!completed) {
+            log->error("cannot record received fax {}: {}", admission->reference.ToString(),
+                       completed.error().ToString());
+        } else {
+            log->info("fax {} from '{}' to '{}' ({}): {} page(s), {}", admission->reference.ToString(),
+                      fax.call.ani, fax.call.dnis, admission->destination.matched_by, end.pages,
+                      end.success ? "received" : fax.result.reason);
+        }
+    }
+    // The call detail record beside the spool, for operators and tests.
+    if (auto record = records_->Record(fax); !record) {
+        log->error("cannot write the call record: {}", record.error().ToString());
+    }
+}
+
+void FaxServer::Wake() {
+    std::lock_guard lock(wake_mutex_);
+    wake_.notify_all();
+}
+
+void FaxServer::DispatchLoop() {
+    auto log = base::GetLogger("faxd");
+    auto next_purge = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+    while (!stopping_) {
+        if (auto round = dispatcher_->DispatchRound(); !round) {
+            log->error("dispatch: {}", round.error().ToString());
+        } else if (*round > 0) {
+            log->info("started {} call(s)", *round);
+        }
+        if (config_.queue.retention_days > 0 && std::chrono::steady_clock::now() >= next_purge) {
+            next_purge = std::chrono::steady_clock::now() + std::chrono::hours{1};
+            const auto before = clock_.WallNow() - std::chrono::hours{24} * config_.queue.retention_days;
+            if (auto purged = store_->PurgeOlderThan(before); purged) {
+                for (const std::string& name : *purged) spool_->Remove(name);
+                if (!purged->empty()) log->info("retention: deleted {} old document(s)", purged->size());
+            } else {
+                log->error("retention: {}", purged.error().ToString());
+            }
+        }
+        std::unique_lock lock(wake_mutex_);
+        wake_.wait_for(lock, config_.queue.poll_interval, [this] { return stopping_.load(); });
+    }
+}
+
+void FaxServer::RenderLoop() {
+    auto log = base::GetLogger("faxd");
+    while (!stopping_) {
+        auto rendered = dispatcher_->RenderQueued(4);
+        if (!rendered) {
+            log->error("rendering: {}", rendered.error().ToString());
+        } else if (*rendered > 0) {
+            log->info("{} job(s) ready to send", *rendered);
+            Wake();
+        }
+        std::unique_lock lock(wake_mutex_);
+        wake_.wait_for(lock, config_.queue.poll_interval, [this] { return stopping_.load(); });
+    }
+}
+
+}  // namespace faxd::app

@@ -1,0 +1,217 @@
+#include "core/dispatcher.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace faxd::core {
+namespace {
+
+int UtcMinuteOfDay(base::WallTime now) {
+    const auto since_epoch = std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
+    return static_cast<int>(((since_epoch % 1440) + 1440) % 1440);
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(JobStore& store, FaxLine& line, DocumentRenderer& renderer, const base::Clock& clock,
+                       DispatcherConfig config)
+    : store_(store), line_(line), renderer_(renderer), clock_(clock), config_(std::move(config)) {
+    if (!config_.local_minute_of_day) config_.local_minute_of_day = UtcMinuteOfDay;
+}
+
+base::Result<void> Dispatcher::Recover() {
+    auto recovered = store_.RecoverInterrupted(config_.node, clock_.WallNow(), /*include_own=*/true);
+    if (!recovered) return tl::unexpected(recovered.error());
+    return {};
+}
+
+void Dispatcher::StopSending(std::optional<base::WallTime> until) {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    stopped_until_ = until;
+}
+
+void Dispatcher::ContinueSending() {
+    std::lock_guard lock(mutex_);
+    stopped_ = false;
+    stopped_until_.reset();
+}
+
+bool Dispatcher::SendingStopped() const {
+    std::lock_guard lock(mutex_);
+    return stopped_ && !(stopped_until_ && clock_.WallNow() >= *stopped_until_);
+}
+
+int Dispatcher::CallsInProgress() const {
+    std::lock_guard lock(mutex_);
+    return in_progress_;
+}
+
+base::Result<int> Dispatcher::RenderQueued(int limit) {
+    auto queued = store_.QueuedJobs(limit);
+    if (!queued) return tl::unexpected(queued.error());
+    int ready = 0;
+    std::set<SubmissionId> done;
+    for (const Job& job : *queued) {
+        if (done.contains(job.submission)) continue;
+        done.insert(job.submission);
+        auto rendered = RenderSubmission(job);
+        if (!rendered) return tl::unexpected(rendered.error());
+        auto jobs = store_.SubmissionJobs(job.submission);
+        if (jobs) {
+            ready += static_cast<int>(std::count_if(
+                jobs->begin(), jobs->end(), [](const Job& j) { return j.state == JobState::kScheduled; }));
+        }
+    }
+    return ready;
+}
+
+// A broadcast is rendered once; every job of the submission that is still queued gets the same document.
+base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
+    auto jobs = store_.SubmissionJobs(first.submission);
+    if (!jobs) return tl::unexpected(jobs.error());
+    std::vector<JobId> mine;
+    for (const Job& job : *jobs) {
+        if (job.state != JobState::kQueued) continue;
+        auto moved = store_.MoveJob(job.id, JobState::kQueued, JobState::kConverting, "rendering");
+        if (!moved) return tl::unexpected(moved.error());
+        if (*moved) mine.push_back(job.id);
+    }
+    if (mine.empty()) return {};
+    auto submission = store_.GetSubmission(first.submission);
+    base::Result<RenderedFax> rendered = submission
+                                             ? renderer_.Render(*submission, first)
+                                             : base::Result<RenderedFax>(tl::unexpected(submission.error()));
+    for (JobId id : mine) {
+        if (rendered) {
+            auto marked = store_.MarkRendered(id, rendered->document, rendered->pages);
+            if (!marked) return tl::unexpected(marked.error());
+        } else {
+            // The document cannot become fax pages: retrying would fail the same way.
+            auto moved =
+                store_.MoveJob(id, JobState::kConverting, JobState::kFailed, rendered.error().message);
+            if (!moved) return tl::unexpected(moved.error());
+        }
+    }
+    return {};
+}
+
+base::Result<void> Dispatcher::RecordFinishedAttempts() {
+    std::vector<Finished> finished;
+    {
+        std::lock_guard lock(mutex_);
+        finished.swap(finished_);
+    }
+    const base::WallTime now = clock_.WallNow();
+    for (Finished& done : finished) {
+        auto job = store_.GetJob(done.job);
+        if (!job) return tl::unexpected(job.error());
+        // The decision sees the job as it will be after this attempt.
+        Job after = *job;
+        after.pages_confirmed += done.attempt.pages_confirmed;
+        if (ReachedFax(done.attempt)) ++after.tries;
+        auto failures = done.attempt.failure == FailureClass::kNone
+                            ? base::Result<int>(0)
+                            : store_.CountFailures(done.job, done.attempt.failure);
+        if (!failures) return tl::unexpected(failures.error());
+        const int of_class = *failures + (done.attempt.failure == FailureClass::kNone ? 0 : 1);
+        RetryDecision decision = DecideAfterAttempt(after, done.attempt, of_class, config_.retry, now);
+        auto applied = store_.FinishAttempt(done.job, config_.node, done.attempt, decision);
+        if (!applied) return tl::unexpected(applied.error());
+        if (decision.hints.prefer_audio != job->prefer_audio ||
+            decision.hints.disable_ecm != job->disable_ecm || done.attempt.failure == FailureClass::kNone) {
+            // Remember per destination what the next job should start with (success keeps what worked).
+            DestinationHints hints = decision.hints;
+            if (done.attempt.failure == FailureClass::kNone) {
+                hints.prefer_audio = !done.attempt.used_t38;
+                hints.disable_ecm = !done.attempt.ecm;
+            }
+            if (auto remembered = store_.RememberHints(job->number, hints); !remembered) {
+                return tl::unexpected(remembered.error());
+            }
+        }
+    }
+    return {};
+}
+
+base::Result<bool> Dispatcher::Start(const Job& job) {
+    const base::WallTime now = clock_.WallNow();
+    auto claimed = store_.ClaimForSending(job.id, config_.node, now + config_.lease);
+    if (!claimed) return tl::unexpected(claimed.error());
+    if (!*claimed) return false;  // another node took it, or the number became busy
+    auto hints = store_.HintsFor(job.number);
+    OutgoingFax fax;
+    fax.job = job.id;
+    fax.reference = job.reference;
+    fax.number = job.number;
+    fax.document = job.document;
+    fax.first_page = job.pages_confirmed + 1;
+    fax.pages_total = job.pages_total;
+    fax.prefer_audio = job.prefer_audio || (hints && hints->prefer_audio);
+    fax.disable_ecm = job.disable_ecm || (hints && hints->disable_ecm);
+    {
+        std::lock_guard lock(mutex_);
+        ++in_progress_;
+    }
+    line_.Send(fax, [this, id = job.id](Attempt attempt) {
+        std::lock_guard lock(mutex_);
+        --in_progress_;
+        finished_.push_back({id, std::move(attempt)});
+    });
+    return true;
+}
+
+base::Result<int> Dispatcher::DispatchRound() {
+    if (auto recorded = RecordFinishedAttempts(); !recorded) return tl::unexpected(recorded.error());
+    const base::WallTime now = clock_.WallNow();
+    if (now - last_renewal_ >= config_.lease / 3) {
+        if (auto renewed = store_.RenewLeases(config_.node, now + config_.lease); !renewed) {
+            return tl::unexpected(renewed.error());
+        }
+        last_renewal_ = now;
+        if (auto recovered = store_.RecoverInterrupted(config_.node, now, /*include_own=*/false);
+            !recovered) {
+            return tl::unexpected(recovered.error());
+        }
+    }
+    auto due = store_.DueJobs(now, config_.due_batch);
+    if (!due) return tl::unexpected(due.error());
+    auto numbers = store_.NumbersInCall();
+    if (!numbers) return tl::unexpected(numbers.error());
+
+    DispatchInput input;
+    input.due = std::move(*due);
+    input.lines = line_.Usage();
+    {
+        std::lock_guard lock(mutex_);
+        // Calls this node started but the line has not counted yet still hold a channel.
+        input.lines.outgoing = std::max(input.lines.outgoing, in_progress_);
+    }
+    input.lines.numbers_in_call.insert(numbers->begin(), numbers->end());
+    input.now = now;
+    input.local_minute_of_day = config_.local_minute_of_day(now);
+    input.sending_stopped = SendingStopped();
+    const DispatchPlan plan = PlanDispatch(input, config_.lines);
+
+    for (JobId id : plan.expired) {
+        const auto job =
+            std::find_if(input.due.begin(), input.due.end(), [&](const Job& j) { return j.id == id; });
+        const JobState to = job->pages_confirmed > 0 && job->state == JobState::kRetryWait
+                                ? JobState::kPartiallySent
+                                : JobState::kFailed;
+        auto moved = store_.MoveJob(id, job->state, to, "kill time reached before it could be sent");
+        if (!moved) return tl::unexpected(moved.error());
+    }
+    int started = 0;
+    for (JobId id : plan.start) {
+        const auto job =
+            std::find_if(input.due.begin(), input.due.end(), [&](const Job& j) { return j.id == id; });
+        auto ok = Start(*job);
+        if (!ok) return tl::unexpected(ok.error());
+        if (*ok) ++started;
+    }
+    return started;
+}
+
+}  // namespace faxd::core

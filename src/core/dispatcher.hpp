@@ -1,0 +1,111 @@
+// The outgoing job pipeline of one node: render queued submissions, start due jobs on free lines, record
+// what every attempt did and decide what comes next. It only talks to ports (store, line, renderer, clock),
+// so tests run it on simulated time; src/app gives it real adapters and a thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "core/ports.hpp"
+#include "core/retry_policy.hpp"
+#include "core/scheduler.hpp"
+
+namespace faxd::core {
+
+// What the line needs to place one attempt.
+struct OutgoingFax {
+    JobId job = 0;
+    ReferenceNumber reference;
+    std::string number;
+    std::string document;  // spool name of the rendered fax TIFF
+    int first_page = 1;    // 1-based: a retry resumes after the pages already confirmed
+    int pages_total = 0;
+    bool prefer_audio = false;
+    bool disable_ecm = false;
+};
+
+// The telephony side (src/sip through src/app).
+class FaxLine {
+public:
+    virtual ~FaxLine() = default;
+    // Places the call; `done` runs exactly once, on any thread, when the attempt is over. `pages_confirmed`
+    // in the attempt counts pages of this attempt only.
+    virtual void Send(const OutgoingFax& fax, std::function<void(Attempt)> done) = 0;
+    // Calls in progress on this node (incoming ones included): the channel budget depends on them.
+    virtual LineUse Usage() const = 0;
+};
+
+struct RenderedFax {
+    std::string document;  // spool name
+    int pages = 0;
+};
+
+// Documents to fax pages (src/render through src/app). May take seconds.
+class DocumentRenderer {
+public:
+    virtual ~DocumentRenderer() = default;
+    virtual base::Result<RenderedFax> Render(const NewSubmission& submission, const Job& job) = 0;
+};
+
+struct DispatcherConfig {
+    NodeId node = "node-1";
+    SchedulerConfig lines;
+    RetryPolicy retry;
+    std::chrono::seconds lease{60};  // a node silent this long loses its calls to the others
+    int due_batch = 200;             // due jobs read per round
+    // Local time of day for the economy window; the default is UTC.
+    std::function<int(base::WallTime)> local_minute_of_day;
+};
+
+class Dispatcher {
+public:
+    Dispatcher(JobStore& store, FaxLine& line, DocumentRenderer& renderer, const base::Clock& clock,
+               DispatcherConfig config);
+
+    // After a restart: this node's interrupted calls and conversions become retries (nothing is lost, and a
+    // job that was mid-call is neither dropped nor sent twice at once).
+    base::Result<void> Recover();
+    // Renders up to `limit` queued submissions; returns how many jobs became ready.
+    base::Result<int> RenderQueued(int limit);
+    // One dispatch round: finished attempts are recorded, stale claims of dead nodes recovered, expired jobs
+    // failed, due jobs started on free lines. Returns how many calls it started.
+    base::Result<int> DispatchRound();
+
+    // Queue control. Stopped sending continues by itself at `until` when given.
+    void StopSending(std::optional<base::WallTime> until);
+    void ContinueSending();
+    bool SendingStopped() const;
+    // Calls this node is placing now.
+    int CallsInProgress() const;
+    // Records the attempts whose calls ended since the last round (DispatchRound does this first; call it
+    // after hanging up at shutdown so those attempts are not found as interrupted at the next start).
+    base::Result<void> RecordFinishedAttempts();
+
+private:
+    struct Finished {
+        JobId job = 0;
+        Attempt attempt;
+    };
+    base::Result<bool> Start(const Job& job);  // false: the claim went elsewhere
+    base::Result<void> RenderSubmission(const Job& job);
+
+    JobStore& store_;
+    FaxLine& line_;
+    DocumentRenderer& renderer_;
+    const base::Clock& clock_;
+    DispatcherConfig config_;
+
+    mutable std::mutex mutex_;  // guards the members below (line callbacks arrive on other threads)
+    std::vector<Finished> finished_;
+    int in_progress_ = 0;
+    bool stopped_ = false;
+    std::optional<base::WallTime> stopped_until_;
+    base::WallTime last_renewal_{};
+};
+
+}  // namespace faxd::core
