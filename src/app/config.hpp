@@ -49,6 +49,16 @@ struct QueueConfig {
     int retention_days = 0;  // 0 keeps faxes and call records for ever
 };
 
+struct RenderConfig {
+    std::string resolution = "fine";  // standard, fine, superfine
+    int max_pages = 500;
+    std::chrono::seconds timeout{300};  // per converter run
+    bool office = true;                 // LibreOffice for Word, Excel, PowerPoint, OpenDocument, RTF
+    int office_instances = 1;
+    std::chrono::seconds office_timeout{120};
+    std::filesystem::path cover_dir;  // administrators' cover page templates ("" = built-in only)
+};
+
 struct FaxdConfig {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::filesystem::path spool_dir = "var/spool";
@@ -58,6 +68,7 @@ struct FaxdConfig {
     sip::NumberPlan numbers;
     QueueConfig queue;
     InboundConfig inbound;
+    RenderConfig render;
     std::vector<core::User> users;  // provisioned at start: created, or updated by login
 };
 

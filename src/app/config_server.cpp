@@ -216,6 +216,34 @@ base::Result<void> ParseUsers(const toml::table& root, const std::string& source
     return {};
 }
 
+base::Result<void> ParseRender(const toml::table& root, const std::string& source, RenderConfig& render) {
+    Reader r(root, source);
+    std::int64_t timeout = render.timeout.count(), office_timeout = render.office_timeout.count();
+    std::string cover_dir = render.cover_dir.string();
+    r.Get("render.resolution", render.resolution);
+    r.Get("render.max_pages", render.max_pages);
+    r.Get("render.timeout", timeout);
+    r.Get("render.office", render.office);
+    r.Get("render.office_instances", render.office_instances);
+    r.Get("render.office_timeout", office_timeout);
+    r.Get("render.cover_dir", cover_dir);
+    if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (render.resolution != "standard" && render.resolution != "fine" && render.resolution != "superfine") {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": render.resolution is standard, fine or superfine");
+    }
+    if (render.max_pages < 1 || timeout < 1 || office_timeout < 1 || render.office_instances < 1 ||
+        render.office_instances > 16) {
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            source + ": render.max_pages, timeout and office_timeout >= 1; office_instances 1-16");
+    }
+    render.timeout = std::chrono::seconds(timeout);
+    render.office_timeout = std::chrono::seconds(office_timeout);
+    render.cover_dir = cover_dir;
+    return {};
+}
+
 }  // namespace
 
 base::Result<void> ParseServerSections(const toml::table& root, const std::string& source,
@@ -230,6 +258,7 @@ base::Result<void> ParseServerSections(const toml::table& root, const std::strin
     }
     if (auto queue = ParseQueue(root, source, config.queue); !queue) return queue;
     if (auto inbound = ParseInbound(root, source, config.inbound); !inbound) return inbound;
+    if (auto render = ParseRender(root, source, config.render); !render) return render;
     return ParseUsers(root, source, config.users);
 }
 

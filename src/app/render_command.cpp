@@ -13,6 +13,7 @@
 #include "render/fax_page.hpp"
 #include "render/fax_tiff.hpp"
 #include "render/header_line.hpp"
+#include "render/office_pool.hpp"
 #include "render/pdf_pages.hpp"
 #include "render/subprocess.hpp"
 #include "render/tiff_to_pdf.hpp"
@@ -75,6 +76,9 @@ int RunRender(const RenderArgs& args) {
             cover->fields[field.substr(0, equals)] = field.substr(equals + 1);
         }
     }
+    // Started only if an Office document comes along.
+    render::OfficePool office;
+    options.office = &office;
     auto work = render::TempDir::Create(options.temp_parent, "faxctl-render");
     if (!work) return Fail(work.error().ToString());
     const auto joined = work->Path() / "joined.tif";

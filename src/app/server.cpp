@@ -98,6 +98,23 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
 
     FaxRendererConfig render_config;
     render_config.options.temp_parent = config.spool_dir / "tmp";
+    render_config.options.resolution = config.render.resolution == "standard" ? render::Resolution::kStandard
+                                       : config.render.resolution == "superfine"
+                                           ? render::Resolution::kSuperfine
+                                           : render::Resolution::kFine;
+    render_config.options.max_pages = config.render.max_pages;
+    render_config.options.timeout = config.render.timeout;
+    render_config.options.limits.wall = config.render.timeout;
+    render_config.options.limits.cpu = config.render.timeout;
+    render_config.cover_dir = config.render.cover_dir;
+    if (config.render.office) {
+        render::OfficePoolOptions office;
+        office.instances = config.render.office_instances;
+        office.timeout = config.render.office_timeout;
+        office.temp_parent = render_config.options.temp_parent;
+        server->office_ = std::make_unique<render::OfficePool>(office);
+        render_config.options.office = server->office_.get();
+    }
     std::error_code ec;
     std::filesystem::create_directories(render_config.options.temp_parent, ec);
     render_config.directory = [self] { return self->store_->Load(); };

@@ -15,6 +15,7 @@
 #include "app/sip_fax_line.hpp"
 #include "core/dispatcher.hpp"
 #include "core/inbound.hpp"
+#include "render/office_pool.hpp"
 #include "sip/sip_endpoint.hpp"
 #include "store/spool.hpp"
 #include "store/store.hpp"
@@ -47,6 +48,7 @@ private:
     std::optional<store::Spool> spool_;
     std::optional<ReceivedSpool> records_;
     base::RealClock clock_;
+    std::unique_ptr<render::OfficePool> office_;
     std::unique_ptr<FaxRenderer> renderer_;
     std::unique_ptr<sip::SipEndpoint> endpoint_;
     std::unique_ptr<SipFaxLine> line_;

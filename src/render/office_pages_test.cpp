@@ -287,6 +287,22 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, OfficeTypeTest,
                              return std::string(DocumentTypeName(info.param.type));
                          });
 
+TEST_F(OfficeTest, RenderToFaxUsesThePoolWhenEnabled) {
+    const auto input = Fixture(DocumentType::kDocx);
+    RenderOptions without = options_;
+    without.office = nullptr;
+    auto refused = RenderToFax(input, Dir() / "none.tif", without);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
+    EXPECT_THAT(refused.error().message, HasSubstr("need LibreOffice"));
+    RenderOptions with = options_;
+    with.office = pool_.get();
+    auto rendered = RenderToFax(input, Dir() / "docx.tif", with);
+    ASSERT_TRUE(rendered) << rendered.error().ToString();
+    EXPECT_EQ(rendered->type, DocumentType::kDocx);
+    EXPECT_EQ(rendered->pages, 3);
+}
+
 TEST_F(OfficeTest, DamagedDocxGivesAnErrorNamingTheFile) {
     std::string garbage = "PK\x03\x04";
     for (int i = 0; i < 5000; ++i) garbage += static_cast<char>((i * 7919) % 251);

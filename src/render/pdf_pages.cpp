@@ -8,6 +8,7 @@
 
 #include "base/atomic_file.hpp"
 #include "render/file_error.hpp"
+#include "render/office_pages.hpp"
 #include "render/pdf_raster.hpp"
 #include "render/text_pages.hpp"
 
@@ -216,6 +217,12 @@ base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
     } else if (type == DocumentType::kText || type == DocumentType::kTextLatin1 ||
                type == DocumentType::kHtml) {
         rendered = RenderTextToFax(input, output, type, options);
+    } else if (IsOfficeType(type) && options.office != nullptr) {
+        rendered = RenderOfficeToFax(input, output, options, *options.office);
+    } else if (IsOfficeType(type)) {
+        return FileError(
+            input, ErrorCode::kUnsupported,
+            std::string(DocumentTypeName(type)) + " documents need LibreOffice, which is not enabled");
     } else {
         return FileError(
             input, ErrorCode::kUnsupported,

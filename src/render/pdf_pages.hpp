@@ -14,6 +14,8 @@
 
 namespace faxd::render {
 
+class OfficePool;
+
 struct RenderOptions {
     Resolution resolution = Resolution::kFine;
     PaperSize paper = PaperSize::kA4;
@@ -36,6 +38,8 @@ struct RenderOptions {
     std::filesystem::path ghostscript = "/usr/bin/gs";
     std::filesystem::path graphicsmagick = "/usr/bin/gm";
     std::filesystem::path qpdf = "/usr/bin/qpdf";
+    // LibreOffice instances for Office documents (office_pool.hpp); null: Office documents are refused.
+    OfficePool* office = nullptr;
 };
 
 struct RenderedDocument {
@@ -49,8 +53,9 @@ struct RenderedDocument {
 base::Result<int> CountPdfPages(const std::filesystem::path& pdf, const RenderOptions& options);
 
 // Renders `input` (type detected from content) to a multi-page fax TIFF at `output`, written atomically.
-// PDF, PostScript, TIFF, PNG, JPEG, GIF, BMP, plain text and HTML (text_pages.hpp); other types give
-// kUnsupported. Nothing is left in temp_parent, whatever happens.
+// PDF, PostScript, TIFF, PNG, JPEG, GIF, BMP, plain text and HTML (text_pages.hpp), and Office documents
+// when options.office is set (office_pages.hpp); other types give kUnsupported. Nothing is left in
+// temp_parent, whatever happens.
 base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
                                            const std::filesystem::path& output, const RenderOptions& options);
 
