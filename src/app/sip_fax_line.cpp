@@ -10,6 +10,7 @@ namespace faxd::app {
 
 struct AttemptState {
     core::OutgoingFax fax;
+    std::function<void(int)> on_page;
     std::function<void(core::Attempt)> done;
     std::vector<sip::DialTarget> targets;
     std::filesystem::path tiff;
@@ -79,9 +80,11 @@ core::LineUse SipFaxLine::Usage() const {
     return use;
 }
 
-void SipFaxLine::Send(const core::OutgoingFax& fax, std::function<void(core::Attempt)> done) {
+void SipFaxLine::Send(const core::OutgoingFax& fax, std::function<void(int)> on_page,
+                      std::function<void(core::Attempt)> done) {
     auto state = std::make_shared<AttemptState>();
     state->fax = fax;
+    state->on_page = std::move(on_page);
     state->done = std::move(done);
     state->started = std::chrono::time_point_cast<base::Duration>(std::chrono::system_clock::now());
     auto fail = [&](core::FailureClass failure, std::string reason) {
@@ -121,6 +124,7 @@ void SipFaxLine::DialTarget(std::shared_ptr<AttemptState> state, std::size_t ind
         call.route_max_channels = target.route->max_channels;
     }
     call.request_t38 = !state->fax.prefer_audio;
+    call.on_page_confirmed = state->on_page;
     if (state->fax.disable_ecm) {
         t30::FaxSettings settings = config_.fax;  // with ECM off for this destination
         settings.ecm = false;

@@ -32,7 +32,8 @@ public:
     using SpoolPath = std::function<std::filesystem::path(const std::string& name)>;
     SipFaxLine(sip::SipEndpoint& endpoint, SipFaxLineConfig config, SpoolPath spool_path);
 
-    void Send(const core::OutgoingFax& fax, std::function<void(core::Attempt)> done) override;
+    void Send(const core::OutgoingFax& fax, std::function<void(int)> on_page,
+              std::function<void(core::Attempt)> done) override;
     core::LineUse Usage() const override;
 
 private:

@@ -97,6 +97,19 @@ base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
     return {};
 }
 
+base::Result<void> Dispatcher::SaveProgress() {
+    std::map<JobId, int> progress;
+    {
+        std::lock_guard lock(mutex_);
+        progress.swap(progress_);
+    }
+    for (const auto& [id, pages] : progress) {
+        if (auto saved = store_.RecordProgress(id, config_.node, pages); !saved)
+            return tl::unexpected(saved.error());
+    }
+    return {};
+}
+
 base::Result<void> Dispatcher::RecordFinishedAttempts() {
     std::vector<Finished> finished;
     {
@@ -154,15 +167,29 @@ base::Result<bool> Dispatcher::Start(const Job& job) {
         std::lock_guard lock(mutex_);
         ++in_progress_;
     }
-    line_.Send(fax, [this, id = job.id](Attempt attempt) {
-        std::lock_guard lock(mutex_);
-        --in_progress_;
-        finished_.push_back({id, std::move(attempt)});
-    });
+    line_.Send(
+        fax,
+        [this, id = job.id](int pages) {
+            {
+                std::lock_guard lock(mutex_);
+                progress_[id] = pages;
+            }
+            if (config_.wake) config_.wake();
+        },
+        [this, id = job.id](Attempt attempt) {
+            {
+                std::lock_guard lock(mutex_);
+                --in_progress_;
+                progress_.erase(id);
+                finished_.push_back({id, std::move(attempt)});
+            }
+            if (config_.wake) config_.wake();
+        });
     return true;
 }
 
 base::Result<int> Dispatcher::DispatchRound() {
+    if (auto saved = SaveProgress(); !saved) return tl::unexpected(saved.error());
     if (auto recorded = RecordFinishedAttempts(); !recorded) return tl::unexpected(recorded.error());
     const base::WallTime now = clock_.WallNow();
     if (now - last_renewal_ >= config_.lease / 3) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,9 +34,11 @@ struct OutgoingFax {
 class FaxLine {
 public:
     virtual ~FaxLine() = default;
-    // Places the call; `done` runs exactly once, on any thread, when the attempt is over. `pages_confirmed`
-    // in the attempt counts pages of this attempt only.
-    virtual void Send(const OutgoingFax& fax, std::function<void(Attempt)> done) = 0;
+    // Places the call. `on_page` runs (on any thread) each time the receiver confirms a page, with the pages
+    // confirmed in this attempt so far; `done` runs exactly once when the attempt is over, its
+    // `pages_confirmed` also counting this attempt only.
+    virtual void Send(const OutgoingFax& fax, std::function<void(int pages_in_attempt)> on_page,
+                      std::function<void(Attempt)> done) = 0;
     // Calls in progress on this node (incoming ones included): the channel budget depends on them.
     virtual LineUse Usage() const = 0;
 };
@@ -60,6 +63,8 @@ struct DispatcherConfig {
     int due_batch = 200;             // due jobs read per round
     // Local time of day for the economy window; the default is UTC.
     std::function<int(base::WallTime)> local_minute_of_day;
+    // Asks for a round soon (a page was confirmed and should be saved); may be empty.
+    std::function<void()> wake;
 };
 
 class Dispatcher {
@@ -82,6 +87,8 @@ public:
     bool SendingStopped() const;
     // Calls this node is placing now.
     int CallsInProgress() const;
+    // Saves the pages confirmed in running attempts (DispatchRound does this first).
+    base::Result<void> SaveProgress();
     // Records the attempts whose calls ended since the last round (DispatchRound does this first; call it
     // after hanging up at shutdown so those attempts are not found as interrupted at the next start).
     base::Result<void> RecordFinishedAttempts();
@@ -102,6 +109,7 @@ private:
 
     mutable std::mutex mutex_;  // guards the members below (line callbacks arrive on other threads)
     std::vector<Finished> finished_;
+    std::map<JobId, int> progress_;  // pages confirmed in the running attempt, not yet saved
     int in_progress_ = 0;
     bool stopped_ = false;
     std::optional<base::WallTime> stopped_until_;

@@ -98,6 +98,9 @@ public:
     virtual base::Result<bool> ClaimForSending(JobId id, const NodeId& node, base::WallTime lease_until) = 0;
     // Keeps the node's claims alive (all its kSending jobs and kReceiving faxes).
     virtual base::Result<void> RenewLeases(const NodeId& node, base::WallTime lease_until) = 0;
+    // Saves how many pages the receiver confirmed so far in the attempt in progress (as each is confirmed), so
+    // an attempt a crash cuts short still counts them. False when `node` no longer holds the claim.
+    virtual base::Result<bool> RecordProgress(JobId id, const NodeId& node, int pages_in_attempt) = 0;
     // Records the attempt and applies the decision, only while `node` still holds the claim.
     virtual base::Result<bool> FinishAttempt(JobId id, const NodeId& node, const Attempt& attempt,
                                              const RetryDecision& decision) = 0;

@@ -94,6 +94,9 @@ struct OutboundCall {
     bool t38_in_offer = false; // offer T.38 (image) next to audio in the first INVITE
     // false: faxd never asks to switch this call to T.38 (a retry after T.38 trouble); the peer still may.
     bool request_t38 = true;
+    // Runs on a media thread each time the far end confirms a page, with the pages confirmed so far in this
+    // call. Must be quick and thread-safe.
+    std::function<void(int pages_confirmed)> on_page_confirmed;
     std::optional<DigestCredentials> credentials;
     std::chrono::seconds ring_timeout{60};
     std::string route;        // the route this call goes out on ("" = none), for its channel limit

@@ -208,9 +208,12 @@ struct SipEndpoint::Impl {
         events.on_finished = [this, nh](const MediaOutcome& outcome) {
             Post([this, nh, outcome] { OnMediaFinished(nh, outcome); });
         };
-        events.on_page = [log = log, tag = call.tag](const t30::PageStats& page, int total) {
+        events.on_page = [log = log, tag = call.tag,
+                          progress = call.outbound ? call.request.on_page_confirmed : nullptr](
+                             const t30::PageStats& page, int total) {
             log->info("[{}] page {} of {} done: {} bit/s, {} bytes, {:.1f} s", tag, page.page, total,
                       page.bit_rate, page.encoded_bytes, page.seconds);
+            if (progress) progress(page.page);
         };
         auto media = MediaSession::Create(media_engine->NextContext(), config.media, std::move(job),
                                           std::move(events));

@@ -304,6 +304,14 @@ base::Result<void> Store::RenewLeases(const core::NodeId& node, base::WallTime l
     });
 }
 
+base::Result<bool> Store::RecordProgress(core::JobId id, const core::NodeId& node, int pages_in_attempt) {
+    auto updated =
+        Single("UPDATE jobs SET attempt_pages = $3 WHERE id = $1 AND node = $2 AND state = 'sending'",
+               {id, node, pages_in_attempt});
+    if (!updated) return tl::unexpected(updated.error());
+    return updated->changed == 1;
+}
+
 base::Result<bool> Store::FinishAttempt(core::JobId id, const core::NodeId& node,
                                         const core::Attempt& attempt, const core::RetryDecision& decision) {
     if (!core::CanMove(core::JobState::kSending, decision.next)) {
@@ -318,7 +326,9 @@ base::Result<bool> Store::FinishAttempt(core::JobId id, const core::NodeId& node
         auto updated = c.Exec(
             "UPDATE jobs SET state = $3, next_attempt_at_ns = COALESCE($4, next_attempt_at_ns), "
             "pages_confirmed = pages_confirmed + $5, tries = tries + $6, prefer_audio = $7, disable_ecm = "
-            "$8, last_failure = $9, last_reason = $10, node = NULL, lease_until_ns = NULL, finished_ns = $11 "
+            "$8, last_failure = $9, last_reason = $10, node = NULL, lease_until_ns = NULL, finished_ns = "
+            "$11, "
+            "attempt_pages = 0 "
             "WHERE id = $1 AND state = 'sending' AND node = $2 RETURNING dials",
             {id, node, Name(decision.next), retry ? Param(ToNs(decision.next_attempt_at)) : Param(),
              attempt.pages_confirmed, core::ReachedFax(attempt) ? 1 : 0, decision.hints.prefer_audio,
@@ -350,19 +360,22 @@ base::Result<std::vector<core::JobId>> Store::RecoverInterrupted(const core::Nod
     auto done = Run(TxMode::kWrite, [&](Transaction& tx) -> base::Result<void> {
         Connection& c = tx.connection();
         recovered.clear();
-        auto sending = c.Exec(
-            "SELECT id, dials, node FROM jobs WHERE state = 'sending' AND " + stale + " ORDER BY id" + lock,
-            params);
+        auto sending = c.Exec("SELECT id, dials, node, attempt_pages FROM jobs WHERE state = 'sending' AND " +
+                                  stale + " ORDER BY id" + lock,
+                              params);
         if (!sending) return tl::unexpected(sending.error());
         for (const Row& row : sending->rows) {
             Cells cells(row);
             const core::JobId id = cells.Int();
             const int dials = cells.Int32();
             const std::string holder = cells.Text();
+            const int pages = cells.Int32();
             const std::string reason = "interrupted: node " + holder + " stopped during the attempt";
+            // Pages confirmed before the node stopped stay confirmed: the retry starts after them.
             auto moved = c.Exec(
                 "UPDATE jobs SET state = 'retry_wait', next_attempt_at_ns = $2, node = NULL, "
-                "lease_until_ns = NULL, last_failure = 'interrupted', last_reason = $3 "
+                "lease_until_ns = NULL, last_failure = 'interrupted', last_reason = $3, "
+                "pages_confirmed = pages_confirmed + attempt_pages, attempt_pages = 0 "
                 "WHERE id = $1 AND state = 'sending'",
                 {id, ToNs(now), reason});
             if (!moved) return tl::unexpected(moved.error());
@@ -372,6 +385,7 @@ base::Result<std::vector<core::JobId>> Store::RecoverInterrupted(const core::Nod
             attempt.started = now;
             attempt.failure = core::FailureClass::kInterrupted;
             attempt.reason = reason;
+            attempt.pages_confirmed = pages;
             if (auto inserted = InsertAttempt(c, id, dials, attempt, holder); !inserted) return inserted;
             recovered.push_back(id);
         }

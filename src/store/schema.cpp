@@ -206,7 +206,13 @@ CREATE TABLE settings (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kSteps{kStep1};
+// Pages the receiver confirmed in the attempt in progress, saved as each one is confirmed: an attempt cut
+// short by a crash still counts them, so the retry does not send them again.
+constexpr std::string_view kStep2 = R"sql(
+ALTER TABLE jobs ADD COLUMN attempt_pages INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 2> kSteps{kStep1, kStep2};
 
 std::string ForDialect(std::string_view sql, Dialect dialect) {
     const std::string_view id =

@@ -89,6 +89,7 @@ public:
     base::Result<bool> ClaimForSending(core::JobId id, const core::NodeId& node,
                                        base::WallTime lease_until) override;
     base::Result<void> RenewLeases(const core::NodeId& node, base::WallTime lease_until) override;
+    base::Result<bool> RecordProgress(core::JobId id, const core::NodeId& node, int pages_in_attempt) override;
     base::Result<bool> FinishAttempt(core::JobId id, const core::NodeId& node, const core::Attempt& attempt,
                                      const core::RetryDecision& decision) override;
     base::Result<std::vector<core::JobId>> RecoverInterrupted(const core::NodeId& node, base::WallTime now,

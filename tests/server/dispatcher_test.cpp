@@ -23,10 +23,12 @@ class ScriptedLine final : public core::FaxLine {
 public:
     struct Call {
         core::OutgoingFax fax;
+        std::function<void(int)> on_page;
         std::function<void(core::Attempt)> done;
     };
-    void Send(const core::OutgoingFax& fax, std::function<void(core::Attempt)> done) override {
-        calls.push_back({fax, std::move(done)});
+    void Send(const core::OutgoingFax& fax, std::function<void(int)> on_page,
+              std::function<void(core::Attempt)> done) override {
+        calls.push_back({fax, std::move(on_page), std::move(done)});
         ++in_call;
     }
     core::LineUse Usage() const override {
@@ -247,6 +249,30 @@ TEST_F(DispatcherTest, ARestartTurnsTheOpenCallIntoARetry) {
     EXPECT_EQ(Job(jobs[0].id).state, JobState::kSent);
 }
 
+TEST_F(DispatcherTest, PagesConfirmedBeforeACrashAreNotSentAgain) {
+    const auto jobs = Submit({"+15550100"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    Round();
+    line_.calls[0].on_page(1);
+    line_.calls[0].on_page(2);
+    Round();  // saves the progress
+    // The node dies mid-page 3 and starts again.
+    line_.calls.clear();
+    line_.in_call = 0;
+    dispatcher_ = MakeDispatcher("node-a");
+    ASSERT_TRUE(dispatcher_->Recover());
+    const auto job = Job(jobs[0].id);
+    EXPECT_EQ(job.pages_confirmed, 2);
+    EXPECT_EQ(store_->Attempts(jobs[0].id)->at(0).pages_confirmed, 2);
+    EXPECT_EQ(Round(), 1);
+    ASSERT_EQ(line_.calls.size(), 1u);
+    EXPECT_EQ(line_.calls[0].fax.first_page, 3);
+    line_.End(FailureClass::kNone, 1);
+    Round();
+    EXPECT_EQ(Job(jobs[0].id).state, JobState::kSent);
+    EXPECT_EQ(Job(jobs[0].id).pages_confirmed, 3);
+}
+
 TEST_F(DispatcherTest, ADeadNodesCallsGoToAnotherAfterTheLease) {
     const auto jobs = Submit({"+15550100"});
     ASSERT_TRUE(dispatcher_->RenderQueued(10));
@@ -296,7 +322,10 @@ TEST_F(DispatcherTest, StoppedSendingContinuesByItself) {
 }
 
 TEST_F(DispatcherTest, AnUnrenderableDocumentFailsTheJobWithItsReason) {
-    auto name = spool_->Put(std::string_view("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", 16), "bin");
+    auto name = spool_->Put(std::string_view("\x7f"
+                                             "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+                                             16),
+                            "bin");
     core::NewSubmission submission;
     submission.owner = alice_;
     submission.documents = {*name};
