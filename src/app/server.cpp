@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/atomic_file.hpp"
 #include "base/log.hpp"
 #include "render/fax_page.hpp"
+#include "render/fax_tiff.hpp"
 
 namespace faxd::app {
 namespace {
@@ -30,6 +32,46 @@ base::Result<void> PrepareSqlitePath(const std::string& url) {
         return MakeError(ErrorCode::kIo,
                          "cannot create " + path.parent_path().string() + ": " + ec.message());
     return {};
+}
+
+// Pages of a received fax on disk. A reception cut short by a crash never renamed its file into place: the
+// pages spandsp finished are in the temporary file beside it (".<name>.tmpXXXXXX"; spandsp writes each page
+// whole when it ends). The file with the most readable pages becomes the document; the others go.
+int SalvageReceivedPages(const std::filesystem::path& path) {
+    const auto readable_pages = [](const std::filesystem::path& file) {
+        auto tiff = render::FaxTiff::Open(file);
+        if (!tiff) return 0;
+        int pages = 0;
+        do {
+            auto info = tiff->PageInfo();
+            if (!info || !tiff->Decode(*info)) break;
+            ++pages;
+        } while (tiff->NextPage());
+        return pages;
+    };
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) return readable_pages(path);
+    const std::string prefix = "." + path.filename().string() + ".tmp";
+    std::filesystem::path best;
+    int best_pages = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(path.parent_path(), ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const int pages = readable_pages(entry.path());
+        if (pages > best_pages) {
+            if (!best.empty()) std::filesystem::remove(best, ec);
+            best = entry.path();
+            best_pages = pages;
+        } else {
+            std::filesystem::remove(entry.path(), ec);
+        }
+    }
+    if (best_pages == 0) return 0;
+    if (auto synced = base::SyncPath(best); !synced) return 0;
+    std::filesystem::rename(best, path, ec);
+    if (ec) return 0;
+    (void)base::SyncPath(path.parent_path());
+    return best_pages;
 }
 
 }  // namespace
@@ -68,9 +110,6 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     auto spool = store::Spool::Open(config.spool_dir / "documents");
     if (!spool) return tl::unexpected(spool.error());
     server->spool_.emplace(std::move(*spool));
-    if (auto leftovers = server->spool_->RemoveLeftovers(); leftovers && *leftovers > 0) {
-        log->info("removed {} unfinished spool file(s) a crash left behind", *leftovers);
-    }
     auto records = ReceivedSpool::Open(config.spool_dir);
     if (!records) return tl::unexpected(records.error());
     server->records_.emplace(std::move(*records));
@@ -86,15 +125,17 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
         *server->store_, [self] { return self->store_->Load(); }, *routing, server->node_, server->clock_,
         [self](const std::string& document) {
             auto path = self->spool_->PathOf(document);
-            if (!path) return 0;
-            auto pages = render::InspectFaxTiff(*path);
-            return pages ? static_cast<int>(pages->size()) : 0;
+            return path ? SalvageReceivedPages(*path) : 0;
         });
     // Receptions this node had open when it stopped keep the pages that reached the disk.
     if (auto recovered = server->desk_->RecoverStale(true); !recovered)
         return tl::unexpected(recovered.error());
     else if (*recovered > 0)
         log->warn("closed {} reception(s) interrupted by the last stop", *recovered);
+    // Only now: the interrupted receptions above took their pages out of such files first.
+    if (auto leftovers = server->spool_->RemoveLeftovers(); leftovers && *leftovers > 0) {
+        log->info("removed {} unfinished spool file(s) a crash left behind", *leftovers);
+    }
 
     FaxRendererConfig render_config;
     render_config.options.temp_parent = config.spool_dir / "tmp";
@@ -151,6 +192,7 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     dispatch.retry = config.queue.retry;
     dispatch.lease = config.queue.lease;
     dispatch.local_minute_of_day = LocalMinuteOfDay;
+    dispatch.wake = [self] { self->Wake(); };
     server->dispatcher_ = std::make_unique<core::Dispatcher>(*server->store_, *server->line_,
                                                              *server->renderer_, server->clock_, dispatch);
     if (auto recovered = server->dispatcher_->Recover(); !recovered) return tl::unexpected(recovered.error());

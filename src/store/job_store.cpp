@@ -373,7 +373,11 @@ base::Result<std::vector<core::JobId>> Store::RecoverInterrupted(const core::Nod
             const std::string reason = "interrupted: node " + holder + " stopped during the attempt";
             // Pages confirmed before the node stopped stay confirmed: the retry starts after them.
             auto moved = c.Exec(
-                "UPDATE jobs SET state = 'retry_wait', next_attempt_at_ns = $2, node = NULL, "
+                // Every page confirmed: the fax went through, only the ending was not recorded.
+                "UPDATE jobs SET state = CASE WHEN pages_total > 0 AND pages_confirmed + attempt_pages >= "
+                "pages_total THEN 'sent' ELSE 'retry_wait' END, finished_ns = CASE WHEN pages_total > 0 AND "
+                "pages_confirmed + attempt_pages >= pages_total THEN $2 ELSE finished_ns END, "
+                "next_attempt_at_ns = $2, node = NULL, "
                 "lease_until_ns = NULL, last_failure = 'interrupted', last_reason = $3, "
                 "pages_confirmed = pages_confirmed + attempt_pages, attempt_pages = 0 "
                 "WHERE id = $1 AND state = 'sending'",

@@ -61,6 +61,30 @@ std::string Merge(std::string base, const std::string& extra) {
                 sections.push_back({header, ""});
                 it = sections.rbegin();
             }
+            // A key the base already sets is replaced (TOML forbids setting one twice).
+            const auto equals = line.find('=');
+            if (equals != std::string::npos && header.rfind("[[", 0) != 0) {
+                std::string key = line.substr(0, equals);
+                key.erase(key.find_last_not_of(' ') + 1);
+                std::istringstream existing(it->second);
+                std::string kept, old_line;
+                bool replaced = false;
+                while (std::getline(existing, old_line)) {
+                    const auto old_equals = old_line.find('=');
+                    std::string old_key = old_equals == std::string::npos ? "" : old_line.substr(0, old_equals);
+                    old_key.erase(old_key.find_last_not_of(' ') + 1);
+                    if (!key.empty() && old_key == key) {
+                        kept += line + "\n";
+                        replaced = true;
+                    } else {
+                        kept += old_line + "\n";
+                    }
+                }
+                if (replaced) {
+                    it->second = kept;
+                    continue;
+                }
+            }
             it->second += line + "\n";
         }
     };
