@@ -72,6 +72,8 @@ SipFaxLine::SipFaxLine(sip::SipEndpoint& endpoint, SipFaxLineConfig config, Spoo
     std::filesystem::create_directories(config_.work_dir, ec);
 }
 
+void SipFaxLine::Cancel(core::JobId job) { endpoint_.Hangup("job-" + std::to_string(job)); }
+
 core::LineUse SipFaxLine::Usage() const {
     const sip::SipStats stats = endpoint_.Stats();
     core::LineUse use;
@@ -125,6 +127,7 @@ void SipFaxLine::DialTarget(std::shared_ptr<AttemptState> state, std::size_t ind
     }
     call.request_t38 = !state->fax.prefer_audio;
     call.on_page_confirmed = state->on_page;
+    call.key = "job-" + std::to_string(state->fax.job);
     if (state->fax.disable_ecm) {
         t30::FaxSettings settings = config_.fax;  // with ECM off for this destination
         settings.ecm = false;

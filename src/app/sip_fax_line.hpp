@@ -34,6 +34,7 @@ public:
 
     void Send(const core::OutgoingFax& fax, std::function<void(int)> on_page,
               std::function<void(core::Attempt)> done) override;
+    void Cancel(core::JobId job) override;
     core::LineUse Usage() const override;
 
 private:

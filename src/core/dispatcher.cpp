@@ -97,6 +97,33 @@ base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
     return {};
 }
 
+base::Result<void> Dispatcher::HangUpCancelled() {
+    std::vector<JobId> calls;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, asked] : in_flight_) {
+            if (!asked) calls.push_back(id);
+        }
+    }
+    for (JobId id : calls) {
+        auto job = store_.GetJob(id);
+        if (!job) return tl::unexpected(job.error());
+        if (job->state == JobState::kSending) continue;
+        HangUp(id);
+    }
+    return {};
+}
+
+void Dispatcher::HangUp(JobId id) {
+    {
+        std::lock_guard lock(mutex_);
+        auto it = in_flight_.find(id);
+        if (it == in_flight_.end() || it->second) return;
+        it->second = true;
+    }
+    line_.Cancel(id);
+}
+
 base::Result<void> Dispatcher::SaveProgress() {
     std::map<JobId, int> progress;
     {
@@ -166,6 +193,7 @@ base::Result<bool> Dispatcher::Start(const Job& job) {
     {
         std::lock_guard lock(mutex_);
         ++in_progress_;
+        in_flight_[job.id] = false;
     }
     line_.Send(
         fax,
@@ -181,6 +209,7 @@ base::Result<bool> Dispatcher::Start(const Job& job) {
                 std::lock_guard lock(mutex_);
                 --in_progress_;
                 progress_.erase(id);
+                in_flight_.erase(id);
                 finished_.push_back({id, std::move(attempt)});
             }
             if (config_.wake) config_.wake();
@@ -191,6 +220,7 @@ base::Result<bool> Dispatcher::Start(const Job& job) {
 base::Result<int> Dispatcher::DispatchRound() {
     if (auto saved = SaveProgress(); !saved) return tl::unexpected(saved.error());
     if (auto recorded = RecordFinishedAttempts(); !recorded) return tl::unexpected(recorded.error());
+    if (auto hung_up = HangUpCancelled(); !hung_up) return tl::unexpected(hung_up.error());
     const base::WallTime now = clock_.WallNow();
     if (now - last_renewal_ >= config_.lease / 3) {
         if (auto renewed = store_.RenewLeases(config_.node, now + config_.lease); !renewed) {

@@ -39,6 +39,8 @@ public:
     // `pages_confirmed` also counting this attempt only.
     virtual void Send(const OutgoingFax& fax, std::function<void(int pages_in_attempt)> on_page,
                       std::function<void(Attempt)> done) = 0;
+    // Hangs up the attempt of `job` if this node is placing it (a cancelled job); its `done` still runs.
+    virtual void Cancel(JobId job) = 0;
     // Calls in progress on this node (incoming ones included): the channel budget depends on them.
     virtual LineUse Usage() const = 0;
 };
@@ -81,6 +83,8 @@ public:
     // failed, due jobs started on free lines. Returns how many calls it started.
     base::Result<int> DispatchRound();
 
+    // Hangs up this node's call for `id`, if there is one (the job was cancelled).
+    void HangUp(JobId id);
     // Queue control. Stopped sending continues by itself at `until` when given.
     void StopSending(std::optional<base::WallTime> until);
     void ContinueSending();
@@ -99,6 +103,8 @@ private:
         Attempt attempt;
     };
     base::Result<bool> Start(const Job& job);  // false: the claim went elsewhere
+    // Hangs up calls whose job was cancelled meanwhile (on this node or another one, through the store).
+    base::Result<void> HangUpCancelled();
     base::Result<void> RenderSubmission(const Job& job);
 
     JobStore& store_;
@@ -109,7 +115,8 @@ private:
 
     mutable std::mutex mutex_;  // guards the members below (line callbacks arrive on other threads)
     std::vector<Finished> finished_;
-    std::map<JobId, int> progress_;  // pages confirmed in the running attempt, not yet saved
+    std::map<JobId, int> progress_;    // pages confirmed in the running attempt, not yet saved
+    std::map<JobId, bool> in_flight_;  // calls this node placed -> hang-up already asked
     int in_progress_ = 0;
     bool stopped_ = false;
     std::optional<base::WallTime> stopped_until_;

@@ -87,6 +87,14 @@ public:
 
     // Jobs that may be dialled now (kScheduled/kRetryWait, due), oldest first, at most `limit`.
     virtual base::Result<std::vector<Job>> DueJobs(base::WallTime now, int limit) = 0;
+    // Every job not yet final, in the order the queue serves them: calls in progress first, then by priority,
+    // next attempt time and id (held jobs included, where they would stand). At most `limit`.
+    virtual base::Result<std::vector<Job>> QueueJobs(int limit) = 0;
+    // "Send now": a waiting job (kScheduled/kRetryWait) is due at `now`, its send-at time dropped.
+    virtual base::Result<bool> SendNow(JobId id, base::WallTime now) = 0;
+    // Removes a final job and its attempts. Returns its rendered document's spool name when no other job of
+    // the submission uses it (the caller removes the file), else "".
+    virtual base::Result<std::string> DeleteJob(JobId id) = 0;
     // Jobs waiting to be rendered (kQueued), oldest first.
     virtual base::Result<std::vector<Job>> QueuedJobs(int limit) = 0;
     // Numbers with a call in progress on any node.

@@ -97,6 +97,8 @@ struct OutboundCall {
     // Runs on a media thread each time the far end confirms a page, with the pages confirmed so far in this
     // call. Must be quick and thread-safe.
     std::function<void(int pages_confirmed)> on_page_confirmed;
+    // A name the caller chooses (e.g. "job-42") to hang the call up with Hangup().
+    std::string key;
     std::optional<DigestCredentials> credentials;
     std::chrono::seconds ring_timeout{60};
     std::string route;        // the route this call goes out on ("" = none), for its channel limit
@@ -131,6 +133,9 @@ public:
     // Places a fax call; `done` runs once, on the SIP thread, when the call is over. Thread-safe.
     void Dial(OutboundCall call, OutboundDone done);
     SipStats Stats() const;
+    // Ends the outgoing call placed with this OutboundCall::key (CANCEL while ringing, BYE once up); its
+    // result then says kCancelled. Thread-safe; nothing happens when no such call is up.
+    void Hangup(const std::string& key);
     // Ends every call (BYE/CANCEL) and waits for them to finish, at most `grace`.
     void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
 

@@ -138,6 +138,10 @@ void SipEndpoint::Dial(OutboundCall call, OutboundDone done) {
     });
 }
 
+void SipEndpoint::Hangup(const std::string& key) {
+    impl_->Post([impl = impl_.get(), key] { impl->HangupByKey(key); });
+}
+
 SipStats SipEndpoint::Stats() const {
     std::lock_guard lock(impl_->stats_mutex);
     return impl_->stats;

@@ -322,7 +322,8 @@ struct SipEndpoint::Impl {
         if (it == calls.end()) return;
         Call& call = *it->second;
         const auto policy = call.outbound ? config.outbound_t38 : config.inbound_t38;
-        if (policy == T38Switch::kOnTone && config.t38.enabled && (!call.outbound || call.request.request_t38)) {
+        if (policy == T38Switch::kOnTone && config.t38.enabled &&
+            (!call.outbound || call.request.request_t38)) {
             log->info("[{}] heard the far fax machine; requesting T.38", call.tag);
             RequestT38(call);
         }
@@ -356,6 +357,23 @@ struct SipEndpoint::Impl {
     void OnInviteResponse(Call& call, int status, const char* phrase, const sip_t* sip);
 
     // ---- endings ----
+    void HangupByKey(const std::string& key) {
+        for (auto& [nh, call] : calls) {
+            if (!call->outbound || key.empty() || call->request.key != key || call->reported) continue;
+            log->info("[{}] cancelled: hanging up", call->tag);
+            call->result.failure = CallFailure::kCancelled;
+            call->result.reason = "cancelled";
+            if (call->media_started && call->media && !call->media_finished) {
+                call->media->Stop("cancelled");  // OnMediaFinished sends BYE and reports
+            } else if (call->state == Call::State::kEstablished) {
+                call->state = Call::State::kTerminating;
+                nua_bye(call->nh, TAG_END());
+            } else {
+                nua_cancel(call->nh, TAG_END());
+            }
+        }
+    }
+
     void OnMediaFinished(nua_handle_t* nh, const MediaOutcome& outcome) {
         nh = Resolve(nh);
         auto it = calls.find(nh);

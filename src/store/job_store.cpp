@@ -271,6 +271,54 @@ base::Result<std::vector<core::Job>> Store::QueuedJobs(int limit) {
     return JobsWhere(*connection_, "state = 'queued' ORDER BY created_ns, id LIMIT $1", {limit});
 }
 
+base::Result<std::vector<core::Job>> Store::QueueJobs(int limit) {
+    std::lock_guard lock(mutex_);
+    return JobsWhere(
+        *connection_,
+        "state NOT IN ('sent', 'partially_sent', 'failed', 'cancelled') ORDER BY CASE state WHEN "
+        "'sending' THEN 0 ELSE 1 END, priority, next_attempt_at_ns, id LIMIT $1",
+        {limit});
+}
+
+base::Result<bool> Store::SendNow(core::JobId id, base::WallTime now) {
+    auto updated = Single(
+        "UPDATE jobs SET next_attempt_at_ns = $2, send_at_ns = NULL WHERE id = $1 AND state IN ('scheduled', "
+        "'retry_wait')",
+        {id, ToNs(now)});
+    if (!updated) return tl::unexpected(updated.error());
+    return updated->changed == 1;
+}
+
+base::Result<std::string> Store::DeleteJob(core::JobId id) {
+    std::string orphan;
+    auto done = Run(TxMode::kWrite, [&](Transaction& tx) -> base::Result<void> {
+        Connection& c = tx.connection();
+        auto job = c.Exec(
+            "SELECT document, submission_id FROM jobs WHERE id = $1 AND state IN ('sent', "
+            "'partially_sent', 'failed', 'cancelled')",
+            {id});
+        if (!job) return tl::unexpected(job.error());
+        if (job->rows.empty()) {
+            return base::MakeError(
+                base::ErrorCode::kInvalidArgument,
+                "job " + std::to_string(id) + " does not exist or is not finished (cancel it first)");
+        }
+        Cells cells(job->rows[0]);
+        const std::string document = cells.Text();
+        const std::int64_t submission = cells.Int();
+        for (const char* sql : {"DELETE FROM attempts WHERE job_id = $1", "DELETE FROM jobs WHERE id = $1"}) {
+            if (auto deleted = c.Exec(sql, {id}); !deleted) return tl::unexpected(deleted.error());
+        }
+        auto others = c.Exec("SELECT 1 FROM jobs WHERE submission_id = $1 AND document = $2 LIMIT 1",
+                             {submission, document});
+        if (!others) return tl::unexpected(others.error());
+        if (others->rows.empty()) orphan = document;
+        return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return orphan;
+}
+
 base::Result<std::vector<std::string>> Store::NumbersInCall() {
     auto rows = Single("SELECT number FROM jobs WHERE state = 'sending'");
     if (!rows) return tl::unexpected(rows.error());

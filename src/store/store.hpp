@@ -85,6 +85,9 @@ public:
     base::Result<bool> MarkRendered(core::JobId id, const std::string& document, int pages) override;
     base::Result<std::vector<core::Job>> DueJobs(base::WallTime now, int limit) override;
     base::Result<std::vector<core::Job>> QueuedJobs(int limit) override;
+    base::Result<std::vector<core::Job>> QueueJobs(int limit) override;
+    base::Result<bool> SendNow(core::JobId id, base::WallTime now) override;
+    base::Result<std::string> DeleteJob(core::JobId id) override;
     base::Result<std::vector<std::string>> NumbersInCall() override;
     base::Result<bool> ClaimForSending(core::JobId id, const core::NodeId& node,
                                        base::WallTime lease_until) override;

@@ -146,6 +146,27 @@ TEST_F(ServerTest, AJobCrossesToTheOwnerOfTheCalledNumber) {
     EXPECT_TRUE(Inbox(*b_store, UserId(*b_store, "admin")).empty());
 }
 
+// Cancelling a job mid-fax (here through the store, as another node or the API would) hangs the call up.
+TEST_F(ServerTest, CancellingAJobHangsUpItsCall) {
+    auto b = StartFaxd(dir_, "b", kReceiverConfig);
+    auto a = StartFaxd(dir_, "a", SenderConfig(b.port));
+    auto a_store = OpenStore(SqliteUrl(a));
+    const auto jobs = Submit(*a_store, a.spool, {"200"}, ShortDocument(dir_, 6));
+    ASSERT_TRUE(WaitForText(b.log, "page 1 of", 120s)) << ReadFile(b.log);
+    auto cancelled =
+        a_store->MoveJob(jobs[0].id, core::JobState::kSending, core::JobState::kCancelled, "test");
+    ASSERT_TRUE(cancelled && *cancelled);
+    ASSERT_TRUE(WaitForText(a.log, "cancelled: hanging up", 10s)) << ReadFile(a.log);
+    ASSERT_TRUE(WaitForText(b.log, "call over", 30s)) << ReadFile(b.log);
+    std::this_thread::sleep_for(2s);
+    EXPECT_EQ(a_store->GetJob(jobs[0].id)->state, core::JobState::kCancelled);
+    auto b_store = OpenStore(SqliteUrl(b));
+    const auto inbox = Inbox(*b_store, UserId(*b_store, "alice"));
+    ASSERT_EQ(inbox.size(), 1u);
+    EXPECT_LT(inbox[0].pages, 6);
+    EXPECT_NE(inbox[0].state, core::InboundState::kReceived);
+}
+
 // kill -9 of the sender mid-fax: the restarted node records the attempt as interrupted and sends the rest,
 // starting after the pages the receiver already confirmed.
 TEST_F(ServerTest, SenderKilledMidFaxResumesWithoutResendingConfirmedPages) {

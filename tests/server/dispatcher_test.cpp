@@ -8,6 +8,7 @@
 
 #include "app/fax_renderer.hpp"
 #include "core/dispatcher.hpp"
+#include "core/queue_control.hpp"
 #include "render/subprocess.hpp"
 #include "store/spool.hpp"
 #include "store/store.hpp"
@@ -31,6 +32,7 @@ public:
         calls.push_back({fax, std::move(on_page), std::move(done)});
         ++in_call;
     }
+    void Cancel(core::JobId job) override { cancelled.push_back(job); }
     core::LineUse Usage() const override {
         core::LineUse use;
         use.outgoing = in_call;
@@ -51,6 +53,7 @@ public:
         call.done(attempt);
     }
     std::deque<Call> calls;
+    std::vector<core::JobId> cancelled;
     int in_call = 0;
 };
 
@@ -335,6 +338,105 @@ TEST_F(DispatcherTest, AnUnrenderableDocumentFailsTheJobWithItsReason) {
     ASSERT_TRUE(dispatcher_->RenderQueued(10));
     const auto job = Job(result->jobs[0].id);
     EXPECT_EQ(job.state, JobState::kFailed);
+}
+
+}  // namespace
+}  // namespace faxd
+
+namespace faxd {
+namespace {
+
+class QueueControlTest : public DispatcherTest {
+protected:
+    void SetUp() override {
+        DispatcherTest::SetUp();
+        control_ = std::make_unique<core::QueueControl>(*store_, *dispatcher_, clock_);
+    }
+    std::unique_ptr<core::QueueControl> control_;
+};
+
+TEST_F(QueueControlTest, ListShowsCallsFirstThenThePlaceInLine) {
+    const auto first = Submit({"+15550101"});
+    const auto urgent = Submit({"+15550102"}, 10);
+    const auto later = Submit({"+15550103"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    ASSERT_TRUE(control_->Hold(later[0].id));
+    // One free line: the urgent job goes first, the other waits.
+    line_.in_call = 9;
+    EXPECT_EQ(Round(), 1);
+    auto list = control_->List();
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ((*list)[0].job.id, urgent[0].id);
+    EXPECT_EQ((*list)[0].position, 0);
+    EXPECT_EQ((*list)[1].job.id, first[0].id);
+    EXPECT_EQ((*list)[1].position, 1);
+    EXPECT_EQ((*list)[2].job.state, JobState::kHeld);
+    EXPECT_EQ((*list)[2].position, 2);
+}
+
+TEST_F(QueueControlTest, HoldAndReleaseAndRefusals) {
+    const auto jobs = Submit({"+15550101"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    ASSERT_TRUE(control_->Hold(jobs[0].id));
+    EXPECT_EQ(Round(), 0);
+    auto again = control_->Hold(jobs[0].id);
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message.find("it is held"), std::string::npos) << again.error().message;
+    ASSERT_TRUE(control_->Release(jobs[0].id));
+    EXPECT_EQ(Round(), 1);
+    EXPECT_FALSE(control_->Hold(jobs[0].id));  // a call in progress is cancelled, not held
+    EXPECT_FALSE(control_->Hold(999999));
+}
+
+TEST_F(QueueControlTest, CancelHangsUpTheCallAndTheLateResultChangesNothing) {
+    const auto jobs = Submit({"+15550101"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    Round();
+    ASSERT_TRUE(control_->Cancel(jobs[0].id));
+    EXPECT_EQ(line_.cancelled, (std::vector<core::JobId>{jobs[0].id}));
+    line_.End(FailureClass::kCancelled, 1);
+    Round();
+    EXPECT_EQ(Job(jobs[0].id).state, JobState::kCancelled);
+    EXPECT_FALSE(control_->Cancel(jobs[0].id));
+}
+
+TEST_F(QueueControlTest, ACancelFromAnotherNodeHangsUpAtTheNextRound) {
+    const auto jobs = Submit({"+15550101"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    Round();
+    ASSERT_TRUE(store_->MoveJob(jobs[0].id, JobState::kSending, JobState::kCancelled, "cancelled elsewhere"));
+    EXPECT_TRUE(line_.cancelled.empty());
+    Round();
+    EXPECT_EQ(line_.cancelled, (std::vector<core::JobId>{jobs[0].id}));
+    Round();
+    EXPECT_EQ(line_.cancelled.size(), 1u);  // asked once
+}
+
+TEST_F(QueueControlTest, SendNowSkipsTheRetryWait) {
+    const auto jobs = Submit({"+15550101"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    Round();
+    line_.End(FailureClass::kBusy, 0);
+    Round();
+    EXPECT_EQ(Round(), 0);  // 3 minutes to wait
+    ASSERT_TRUE(control_->SendNow(jobs[0].id));
+    EXPECT_EQ(Round(), 1);
+}
+
+TEST_F(QueueControlTest, DeleteAndDeleteAll) {
+    const auto one = Submit({"+15550101"});
+    const auto two = Submit({"+15550102", "+15550103"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    const std::string document = Job(one[0].id).document;
+    auto removed = control_->Delete(one[0].id);
+    ASSERT_TRUE(removed) << removed.error().ToString();
+    EXPECT_EQ(*removed, document);  // nobody else uses it: the caller removes the file
+    EXPECT_FALSE(store_->GetJob(one[0].id));
+    auto all = control_->DeleteAll();
+    ASSERT_TRUE(all) << all.error().ToString();
+    EXPECT_EQ(all->size(), 1u);  // the broadcast's one shared document
+    EXPECT_TRUE(control_->List()->empty());
 }
 
 }  // namespace
