@@ -46,7 +46,8 @@ struct QueueConfig {
     core::RetryPolicy retry;
     std::chrono::seconds lease{60};
     std::chrono::milliseconds poll_interval{1000};
-    int retention_days = 0;  // 0 keeps faxes and call records for ever
+    int retention_days = 0;       // 0 keeps faxes and call records for ever
+    bool sending_enabled = true;  // false: jobs are queued but nothing is dialled (global outgoing switch)
 };
 
 struct RenderConfig {

@@ -65,6 +65,7 @@ base::Result<void> ParseQueue(const toml::table& root, const std::string& source
     r.Get("queue.lease", lease);
     r.Get("queue.poll_interval_ms", poll);
     r.Get("queue.retention_days", queue.retention_days);
+    r.Get("queue.sending_enabled", queue.sending_enabled);
     if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
     if (lines.channels < 1 || lines.max_outgoing < 0 || lines.reserved_for_incoming < 0 ||
         lines.reserved_for_incoming > lines.channels) {

@@ -196,6 +196,10 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     server->dispatcher_ = std::make_unique<core::Dispatcher>(*server->store_, *server->line_,
                                                              *server->renderer_, server->clock_, dispatch);
     if (auto recovered = server->dispatcher_->Recover(); !recovered) return tl::unexpected(recovered.error());
+    if (!config.queue.sending_enabled) {
+        server->dispatcher_->StopSending(std::nullopt);
+        log->warn("sending is switched off ([queue] sending_enabled = false): jobs wait in the queue");
+    }
 
     server->dispatch_thread_ = std::jthread([self] { self->DispatchLoop(); });
     server->render_thread_ = std::jthread([self] { self->RenderLoop(); });
@@ -297,7 +301,8 @@ base::Result<std::filesystem::path> FaxServer::AdmitCall(const sip::InboundCallI
     for (char c : call.dnis) {
         if (c >= '0' && c <= '9') dnis += c;
     }
-    auto admission = desk_->Admit({dnis, call.ani, call.call_id, ""});
+    // The line is the trunk the call came from (its signalling host): routes for lines without DID use it.
+    auto admission = desk_->Admit({dnis, call.ani, call.call_id, call.remote_address});
     if (!admission) {
         base::GetLogger("faxd")->info("refused fax call to '{}': {}", call.dnis, admission.error().message);
         return tl::unexpected(admission.error());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -35,9 +36,11 @@ std::string SenderConfig(std::uint16_t receiver_port, const std::string& store_u
     return config;
 }
 
-// The receiving node: alice owns 200, the range 21000-21999 belongs to her too.
+// The receiving node: alice owns 200, the range 21000-21999 belongs to her too, and calls from the trunk
+// 127.0.0.1 to numbers nobody owns are hers as well (a line without DID).
 const char* kReceiverConfig =
     "[inbound]\nranges = [ { first = \"21000\", last = \"21999\", user = \"alice\" } ]\n"
+    "lines = [ { line = \"127.0.0.1\", user = \"alice\" } ]\n"
     "[[users]]\nlogin = \"alice\"\nnumbers = [\"200\"]\n";
 
 class ServerTest : public ::testing::Test {
@@ -123,26 +126,35 @@ TEST_F(ServerTest, AJobCrossesToTheOwnerOfTheCalledNumber) {
     auto b = StartFaxd(dir_, "b", kReceiverConfig);
     auto a = StartFaxd(dir_, "a", SenderConfig(b.port));
     auto a_store = OpenStore(SqliteUrl(a));
-    const auto jobs = Submit(*a_store, a.spool, {"200"}, ShortDocument(dir_, 2));
-    ASSERT_EQ(jobs.size(), 1u);
+    // A broadcast: to alice's own number, and to a number nobody owns on her trunk line.
+    const auto jobs = Submit(*a_store, a.spool, {"200", "555"}, ShortDocument(dir_, 2));
+    ASSERT_EQ(jobs.size(), 2u);
     const auto done = WaitFinal(*a_store, jobs, 120s);
-    ASSERT_EQ(done[0].state, core::JobState::kSent) << done[0].last_reason << "\n" << ReadFile(a.log);
-    EXPECT_EQ(done[0].pages_confirmed, 2);
+    for (const auto& job : done) {
+        ASSERT_EQ(job.state, core::JobState::kSent) << job.last_reason << "\n" << ReadFile(a.log);
+        EXPECT_EQ(job.pages_confirmed, 2);
+        EXPECT_EQ(job.document, done[0].document);  // rendered once for both
+    }
     auto attempts = a_store->Attempts(jobs[0].id);
     ASSERT_EQ(attempts->size(), 1u);
     EXPECT_TRUE((*attempts)[0].used_t38);
 
     auto b_store = OpenStore(SqliteUrl(b));
-    const auto inbox = Inbox(*b_store, UserId(*b_store, "alice"));
-    ASSERT_EQ(inbox.size(), 1u) << ReadFile(b.log);
-    EXPECT_EQ(inbox[0].state, core::InboundState::kReceived);
-    EXPECT_EQ(inbox[0].pages, 2);
+    auto inbox = Inbox(*b_store, UserId(*b_store, "alice"));
+    ASSERT_EQ(inbox.size(), 2u) << ReadFile(b.log);
+    std::sort(inbox.begin(), inbox.end(), [](const auto& x, const auto& y) { return x.dnis < y.dnis; });
     EXPECT_EQ(inbox[0].dnis, "200");
     EXPECT_EQ(inbox[0].destination->matched_by, "number 200");
-    EXPECT_EQ(inbox[0].reference.year, jobs[0].reference.year);
-    auto spool = store::Spool::Open(b.spool / "documents");
-    EXPECT_TRUE(std::filesystem::exists(*spool->PathOf(inbox[0].document)));
-    // Nobody else got it.
+    EXPECT_EQ(inbox[1].dnis, "555");
+    EXPECT_EQ(inbox[1].destination->matched_by, "line 127.0.0.1");
+    for (const auto& fax : inbox) {
+        EXPECT_EQ(fax.state, core::InboundState::kReceived);
+        EXPECT_EQ(fax.pages, 2);
+        EXPECT_EQ(fax.reference.year, jobs[0].reference.year);
+        auto spool = store::Spool::Open(b.spool / "documents");
+        EXPECT_TRUE(std::filesystem::exists(*spool->PathOf(fax.document)));
+    }
+    // Nobody else got them.
     EXPECT_TRUE(Inbox(*b_store, UserId(*b_store, "admin")).empty());
 }
 
