@@ -60,6 +60,25 @@ struct RenderConfig {
     std::filesystem::path cover_dir;  // administrators' cover page templates ("" = built-in only)
 };
 
+// Shared fax entities and groups named in the config file; members by login (resolved at start).
+struct EntityConfig {
+    std::string name;
+    std::string number;
+    std::string settings_template;
+    struct Member {
+        std::string login;
+        bool send = true;
+        bool receive = true;
+    };
+    std::vector<Member> members;
+};
+
+struct GroupConfig {
+    std::string name;
+    std::vector<std::string> numbers;
+    std::vector<std::string> members;  // logins
+};
+
 struct FaxdConfig {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::filesystem::path spool_dir = "var/spool";
@@ -70,7 +89,9 @@ struct FaxdConfig {
     QueueConfig queue;
     InboundConfig inbound;
     RenderConfig render;
-    std::vector<core::User> users;  // provisioned at start: created, or updated by login
+    std::vector<core::User> users;       // provisioned at start: created, or updated by login
+    std::vector<EntityConfig> entities;  // created at start when no entity has the name
+    std::vector<GroupConfig> groups;     // created at start when no group has the name
 };
 
 // The documented default configuration file; parsing it gives the built-in defaults.

@@ -245,6 +245,83 @@ base::Result<void> ParseRender(const toml::table& root, const std::string& sourc
     return {};
 }
 
+base::Result<std::vector<std::string>> DigitList(const toml::table& table, const char* key,
+                                                 const std::string& where) {
+    std::vector<std::string> out;
+    if (const auto* list = table[key].as_array()) {
+        for (const auto& item : *list) {
+            auto text = item.value<std::string>();
+            if (!text || !AllDigits(*text)) {
+                return MakeError(ErrorCode::kInvalidArgument, where + "." + key + " holds digit strings");
+            }
+            out.push_back(*text);
+        }
+    }
+    return out;
+}
+
+base::Result<void> ParseEntitiesAndGroups(const toml::table& root, const std::string& source,
+                                          FaxdConfig& config) {
+    if (const auto* list = root["entities"].as_array()) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const std::string where = source + ": entities[" + std::to_string(i) + "]";
+            const auto* table = (*list)[i].as_table();
+            if (!table) return MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            EntityConfig entity;
+            Reader rr(*table, where);
+            rr.Get("name", entity.name);
+            rr.Get("number", entity.number);
+            rr.Get("settings", entity.settings_template);
+            if (!rr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (entity.name.empty() || !AllDigits(entity.number)) {
+                return MakeError(ErrorCode::kInvalidArgument, where + " needs a name and a number of digits");
+            }
+            if (const auto* members = (*table)["members"].as_array()) {
+                for (const auto& m : *members) {
+                    const auto* mt = m.as_table();
+                    if (!mt) return MakeError(ErrorCode::kInvalidArgument, where + ".members holds tables");
+                    EntityConfig::Member member;
+                    Reader mr(*mt, where + ".members");
+                    mr.Get("user", member.login);
+                    mr.Get("send", member.send);
+                    mr.Get("receive", member.receive);
+                    if (!mr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, mr.error());
+                    if (member.login.empty()) {
+                        return MakeError(ErrorCode::kInvalidArgument, where + ": a member needs a user");
+                    }
+                    entity.members.push_back(member);
+                }
+            }
+            config.entities.push_back(std::move(entity));
+        }
+    }
+    if (const auto* list = root["groups"].as_array()) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const std::string where = source + ": groups[" + std::to_string(i) + "]";
+            const auto* table = (*list)[i].as_table();
+            if (!table) return MakeError(ErrorCode::kInvalidArgument, where + " must be a table");
+            GroupConfig group;
+            Reader rr(*table, where);
+            rr.Get("name", group.name);
+            if (!rr.error().empty()) return MakeError(ErrorCode::kInvalidArgument, rr.error());
+            if (group.name.empty()) return MakeError(ErrorCode::kInvalidArgument, where + " needs a name");
+            auto numbers = DigitList(*table, "numbers", where);
+            if (!numbers) return tl::unexpected(numbers.error());
+            group.numbers = *numbers;
+            if (const auto* members = (*table)["members"].as_array()) {
+                for (const auto& m : *members) {
+                    auto login = m.value<std::string>();
+                    if (!login)
+                        return MakeError(ErrorCode::kInvalidArgument, where + ".members holds logins");
+                    group.members.push_back(*login);
+                }
+            }
+            config.groups.push_back(std::move(group));
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 base::Result<void> ParseServerSections(const toml::table& root, const std::string& source,
@@ -260,6 +337,7 @@ base::Result<void> ParseServerSections(const toml::table& root, const std::strin
     if (auto queue = ParseQueue(root, source, config.queue); !queue) return queue;
     if (auto inbound = ParseInbound(root, source, config.inbound); !inbound) return inbound;
     if (auto render = ParseRender(root, source, config.render); !render) return render;
+    if (auto shared = ParseEntitiesAndGroups(root, source, config); !shared) return shared;
     return ParseUsers(root, source, config.users);
 }
 

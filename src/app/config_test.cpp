@@ -64,6 +64,14 @@ busy = { delay = 60, max = 2 }
 default_user = "admin"
 ranges = [ { first = "11001", last = "11999", entity = "Sales" } ]
 lines = [ { line = "trunk-b", group = "Support" } ]
+[[entities]]
+name = "Sales"
+number = "300"
+members = [ { user = "alice", send = true, receive = false } ]
+[[groups]]
+name = "Support"
+numbers = ["400"]
+members = ["alice", "bob"]
 [[users]]
 login = "alice"
 numbers = ["200", "201"]
@@ -90,6 +98,12 @@ permission = 10
     EXPECT_EQ(config->users[0].numbers, (std::vector<std::string>{"200", "201"}));
     EXPECT_EQ(config->users[0].attachment_format, core::AttachmentFormat::kTiff);
     EXPECT_EQ(config->users[0].permission, core::Permission::kAdministrator);
+    ASSERT_EQ(config->entities.size(), 1u);
+    EXPECT_EQ(config->entities[0].number, "300");
+    ASSERT_EQ(config->entities[0].members.size(), 1u);
+    EXPECT_FALSE(config->entities[0].members[0].receive);
+    ASSERT_EQ(config->groups.size(), 1u);
+    EXPECT_EQ(config->groups[0].members, (std::vector<std::string>{"alice", "bob"}));
 }
 
 TEST(ConfigTest, ErrorsNameTheFileAndTheKey) {
@@ -114,6 +128,10 @@ TEST(ConfigTest, ErrorsNameTheFileAndTheKey) {
          "exactly one of user, entity, group"},
         {"[[users]]\nname = \"No Login\"", "users[0] needs a login"},
         {"[[users]]\nlogin = \"a\"\npermission = 5", "permission is 0, 2 or 10"},
+        {"[[entities]]\nname = \"Sales\"\nnumber = \"3x\"", "entities[0] needs a name and a number"},
+        {"[[entities]]\nname = \"S\"\nnumber = \"3\"\nmembers = [ { send = true } ]",
+         "a member needs a user"},
+        {"[[groups]]\nname = \"G\"\nnumbers = [\"4a\"]", "groups[0].numbers holds digit strings"},
     };
     for (const auto& c : cases) {
         auto config = ParseConfig(c.text, "bad.toml");

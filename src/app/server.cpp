@@ -254,6 +254,44 @@ base::Result<void> FaxServer::Provision() {
         if (auto added = store_->AddUser(admin); !added) return tl::unexpected(added.error());
         base::GetLogger("faxd")->info("created the administrator 'admin'");
     }
+    // Entities and groups named in the config, created once (members by login).
+    if (!config_.entities.empty() || !config_.groups.empty()) {
+        auto now = store_->Load();
+        if (!now) return tl::unexpected(now.error());
+        const auto login_id = [&](const std::string& login) -> base::Result<core::UserId> {
+            for (const core::User& user : now->users) {
+                if (user.login == login) return user.id;
+            }
+            return MakeError(ErrorCode::kNotFound,
+                             "the config names user '" + login + "', who does not exist");
+        };
+        for (const EntityConfig& wanted : config_.entities) {
+            if (std::any_of(now->entities.begin(), now->entities.end(),
+                            [&](const core::FaxEntity& e) { return e.name == wanted.name; })) {
+                continue;
+            }
+            core::FaxEntity entity{0, wanted.name, wanted.number, wanted.settings_template, {}};
+            for (const auto& member : wanted.members) {
+                auto id = login_id(member.login);
+                if (!id) return tl::unexpected(id.error());
+                entity.members.push_back({*id, member.send, member.receive});
+            }
+            if (auto added = store_->AddEntity(entity); !added) return tl::unexpected(added.error());
+        }
+        for (const GroupConfig& wanted : config_.groups) {
+            if (std::any_of(now->groups.begin(), now->groups.end(),
+                            [&](const core::Group& g) { return g.name == wanted.name; })) {
+                continue;
+            }
+            core::Group group{0, wanted.name, wanted.numbers, {}};
+            for (const auto& login : wanted.members) {
+                auto id = login_id(login);
+                if (!id) return tl::unexpected(id.error());
+                group.members.push_back(*id);
+            }
+            if (auto added = store_->AddGroup(group); !added) return tl::unexpected(added.error());
+        }
+    }
     return {};
 }
 

@@ -41,7 +41,9 @@ std::string SenderConfig(std::uint16_t receiver_port, const std::string& store_u
 const char* kReceiverConfig =
     "[inbound]\nranges = [ { first = \"21000\", last = \"21999\", user = \"alice\" } ]\n"
     "lines = [ { line = \"127.0.0.1\", user = \"alice\" } ]\n"
-    "[[users]]\nlogin = \"alice\"\nnumbers = [\"200\"]\n";
+    "[[users]]\nlogin = \"alice\"\nnumbers = [\"200\"]\n"
+    "[[entities]]\nname = \"Sales\"\nnumber = \"300\"\nmembers = [ { user = \"alice\", receive = true } ]\n"
+    "[[groups]]\nname = \"Support\"\nnumbers = [\"400\"]\nmembers = [\"alice\"]\n";
 
 class ServerTest : public ::testing::Test {
 protected:
@@ -126,9 +128,9 @@ TEST_F(ServerTest, AJobCrossesToTheOwnerOfTheCalledNumber) {
     auto b = StartFaxd(dir_, "b", kReceiverConfig);
     auto a = StartFaxd(dir_, "a", SenderConfig(b.port));
     auto a_store = OpenStore(SqliteUrl(a));
-    // A broadcast: to alice's own number, and to a number nobody owns on her trunk line.
-    const auto jobs = Submit(*a_store, a.spool, {"200", "555"}, ShortDocument(dir_, 2));
-    ASSERT_EQ(jobs.size(), 2u);
+    // A broadcast: to alice's own number, her entity's, her group's, and a number nobody owns on her trunk.
+    const auto jobs = Submit(*a_store, a.spool, {"200", "555", "300", "400"}, ShortDocument(dir_, 2));
+    ASSERT_EQ(jobs.size(), 4u);
     const auto done = WaitFinal(*a_store, jobs, 120s);
     for (const auto& job : done) {
         ASSERT_EQ(job.state, core::JobState::kSent) << job.last_reason << "\n" << ReadFile(a.log);
@@ -141,12 +143,17 @@ TEST_F(ServerTest, AJobCrossesToTheOwnerOfTheCalledNumber) {
 
     auto b_store = OpenStore(SqliteUrl(b));
     auto inbox = Inbox(*b_store, UserId(*b_store, "alice"));
-    ASSERT_EQ(inbox.size(), 2u) << ReadFile(b.log);
+    ASSERT_EQ(inbox.size(), 4u) << ReadFile(b.log);
     std::sort(inbox.begin(), inbox.end(), [](const auto& x, const auto& y) { return x.dnis < y.dnis; });
     EXPECT_EQ(inbox[0].dnis, "200");
     EXPECT_EQ(inbox[0].destination->matched_by, "number 200");
-    EXPECT_EQ(inbox[1].dnis, "555");
-    EXPECT_EQ(inbox[1].destination->matched_by, "line 127.0.0.1");
+    EXPECT_EQ(inbox[0].destination->kind, core::OwnerKind::kUser);
+    EXPECT_EQ(inbox[1].dnis, "300");
+    EXPECT_EQ(inbox[1].destination->kind, core::OwnerKind::kEntity);
+    EXPECT_EQ(inbox[2].dnis, "400");
+    EXPECT_EQ(inbox[2].destination->kind, core::OwnerKind::kGroup);
+    EXPECT_EQ(inbox[3].dnis, "555");
+    EXPECT_EQ(inbox[3].destination->matched_by, "line 127.0.0.1");
     for (const auto& fax : inbox) {
         EXPECT_EQ(fax.state, core::InboundState::kReceived);
         EXPECT_EQ(fax.pages, 2);
