@@ -197,7 +197,7 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
                                                              *server->renderer_, server->clock_, dispatch);
     if (auto recovered = server->dispatcher_->Recover(); !recovered) return tl::unexpected(recovered.error());
     if (!config.queue.sending_enabled) {
-        server->dispatcher_->StopSending(std::nullopt);
+        server->dispatcher_->DisableSending();
         log->warn("sending is switched off ([queue] sending_enabled = false): jobs wait in the queue");
     }
 

@@ -26,21 +26,28 @@ base::Result<void> Dispatcher::Recover() {
     return {};
 }
 
-void Dispatcher::StopSending(std::optional<base::WallTime> until) {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    stopped_until_ = until;
+// The stop switch lives in the store ("queue.stopped_until": "" running, "forever", or nanoseconds since the
+// epoch), so stopping the queue stops every node and survives restarts.
+constexpr const char* kStoppedUntil = "queue.stopped_until";
+
+base::Result<void> Dispatcher::StopSending(std::optional<base::WallTime> until) {
+    return store_.PutSetting(
+        kStoppedUntil, until ? std::to_string(until->time_since_epoch().count()) : std::string("forever"));
 }
 
-void Dispatcher::ContinueSending() {
-    std::lock_guard lock(mutex_);
-    stopped_ = false;
-    stopped_until_.reset();
-}
+base::Result<void> Dispatcher::ContinueSending() { return store_.PutSetting(kStoppedUntil, ""); }
 
-bool Dispatcher::SendingStopped() const {
-    std::lock_guard lock(mutex_);
-    return stopped_ && !(stopped_until_ && clock_.WallNow() >= *stopped_until_);
+base::Result<bool> Dispatcher::SendingStopped() const {
+    if (disabled_) return true;
+    auto value = store_.GetSetting(kStoppedUntil);
+    if (!value) return tl::unexpected(value.error());
+    if (!*value || (*value)->empty()) return false;
+    if (**value == "forever") return true;
+    try {
+        return clock_.WallNow().time_since_epoch().count() < std::stoll(**value);
+    } catch (const std::exception&) {
+        return false;  // unreadable: do not block the queue
+    }
 }
 
 int Dispatcher::CallsInProgress() const {
@@ -248,7 +255,9 @@ base::Result<int> Dispatcher::DispatchRound() {
     input.lines.numbers_in_call.insert(numbers->begin(), numbers->end());
     input.now = now;
     input.local_minute_of_day = config_.local_minute_of_day(now);
-    input.sending_stopped = SendingStopped();
+    auto stopped = SendingStopped();
+    if (!stopped) return tl::unexpected(stopped.error());
+    input.sending_stopped = *stopped;
     const DispatchPlan plan = PlanDispatch(input, config_.lines);
 
     for (JobId id : plan.expired) {

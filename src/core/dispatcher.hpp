@@ -3,6 +3,7 @@
 // so tests run it on simulated time; src/app gives it real adapters and a thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -85,10 +86,13 @@ public:
 
     // Hangs up this node's call for `id`, if there is one (the job was cancelled).
     void HangUp(JobId id);
-    // Queue control. Stopped sending continues by itself at `until` when given.
-    void StopSending(std::optional<base::WallTime> until);
-    void ContinueSending();
-    bool SendingStopped() const;
+    // Queue control for all nodes sharing the store. Stopped sending continues by itself at `until` when
+    // given.
+    base::Result<void> StopSending(std::optional<base::WallTime> until);
+    base::Result<void> ContinueSending();
+    base::Result<bool> SendingStopped() const;
+    // This node only, not stored: the config's global outgoing switch.
+    void DisableSending() { disabled_ = true; }
     // Calls this node is placing now.
     int CallsInProgress() const;
     // Saves the pages confirmed in running attempts (DispatchRound does this first).
@@ -118,8 +122,7 @@ private:
     std::map<JobId, int> progress_;    // pages confirmed in the running attempt, not yet saved
     std::map<JobId, bool> in_flight_;  // calls this node placed -> hang-up already asked
     int in_progress_ = 0;
-    bool stopped_ = false;
-    std::optional<base::WallTime> stopped_until_;
+    std::atomic<bool> disabled_{false};
     base::WallTime last_renewal_{};
 };
 

@@ -129,6 +129,10 @@ public:
     virtual base::Result<std::vector<InboundFax>> StaleInbound(const NodeId& node, base::WallTime now,
                                                                bool include_own) = 0;
 
+    // Small durable settings shared by all nodes (the queue's stop switch).
+    virtual base::Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+    virtual base::Result<void> PutSetting(const std::string& key, const std::string& value) = 0;
+
     // Deletes finished jobs and received faxes older than `before`; returns their spool documents so the
     // caller removes the files after the rows are gone.
     virtual base::Result<std::vector<std::string>> PurgeOlderThan(base::WallTime before) = 0;

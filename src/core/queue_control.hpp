@@ -32,8 +32,10 @@ public:
     // Cancels and deletes every job in the queue; returns the documents no longer needed.
     base::Result<std::vector<std::string>> DeleteAll();
 
-    void StopSending(std::optional<base::WallTime> until) { dispatcher_.StopSending(until); }
-    void ContinueSending() { dispatcher_.ContinueSending(); }
+    base::Result<void> StopSending(std::optional<base::WallTime> until) {
+        return dispatcher_.StopSending(until);
+    }
+    base::Result<void> ContinueSending() { return dispatcher_.ContinueSending(); }
 
     base::Result<std::vector<QueueEntry>> List(int limit = 1000);
 

@@ -122,8 +122,8 @@ public:
     base::Result<core::InboundFax> GetInbound(std::int64_t id);
 
     // Small durable key/value settings (queue stopped until, ...).
-    base::Result<std::optional<std::string>> GetSetting(const std::string& key);
-    base::Result<void> PutSetting(const std::string& key, const std::string& value);
+    base::Result<std::optional<std::string>> GetSetting(const std::string& key) override;
+    base::Result<void> PutSetting(const std::string& key, const std::string& value) override;
 
     int schema_version() const { return schema_version_; }
     base::Result<void> Migrate();  // called by OpenStore

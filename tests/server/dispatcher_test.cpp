@@ -318,9 +318,22 @@ TEST_F(DispatcherTest, KillTimeFailsAWaitingJob) {
 TEST_F(DispatcherTest, StoppedSendingContinuesByItself) {
     Submit({"+15550100"});
     ASSERT_TRUE(dispatcher_->RenderQueued(10));
-    dispatcher_->StopSending(clock_.WallNow() + 5min);
+    ASSERT_TRUE(dispatcher_->StopSending(clock_.WallNow() + 5min));
     EXPECT_EQ(Round(), 0);
+    // Stopping is for every node on the store.
+    auto other = MakeDispatcher("node-b");
+    EXPECT_TRUE(*other->SendingStopped());
     Advance(5min);
+    EXPECT_EQ(Round(), 1);
+}
+
+TEST_F(DispatcherTest, StoppedUntilContinuedByHand) {
+    Submit({"+15550100"});
+    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    ASSERT_TRUE(dispatcher_->StopSending(std::nullopt));
+    Advance(24h);
+    EXPECT_EQ(Round(), 0);
+    ASSERT_TRUE(dispatcher_->ContinueSending());
     EXPECT_EQ(Round(), 1);
 }
 
