@@ -3,10 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.hpp"
+#include "render/child_process.hpp"
 #include "render/file_error.hpp"
 // The bridge's source as kOfficeBridgeScript, generated from office_bridge.py by CMake. Embedding it (rather
 // than installing the .py beside the binary) means no install path to find or to get wrong: each instance
@@ -36,41 +35,6 @@ namespace {
 using base::ErrorCode;
 using base::MakeError;
 using Clock = std::chrono::steady_clock;
-
-// Owns one file descriptor.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            Reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    ~Fd() { Reset(); }
-    int Get() const { return fd_; }
-    void Reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-// "120 s", "1.5 s": for messages people read.
-std::string Seconds(std::chrono::milliseconds duration) {
-    char text[32];
-    if (duration.count() % 1000 == 0) {
-        std::snprintf(text, sizeof text, "%lld s", static_cast<long long>(duration.count() / 1000));
-    } else {
-        std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
-    }
-    return text;
-}
 
 // A child process leading its own process group, watched through a pidfd. It stays a zombie until Kill()
 // reaps it, so its pid, which is also the group id, cannot be reused while we may still signal the group.
@@ -139,74 +103,13 @@ void WaitForExit(std::initializer_list<Child*> children, Clock::time_point deadl
     }
 }
 
-struct SpawnRequest {
-    std::vector<std::string> argv;  // argv[0] absolute: no PATH search
-    std::vector<std::string> env;
-    std::filesystem::path work_dir;
-    int stdin_fd = -1;
-    int stdout_fd = -1;
-    int stderr_fd = -1;
-    std::uint64_t address_space_bytes = 0;
-    std::uint64_t file_size_bytes = 0;
-};
-
-// fork + execve into a new process group with a clean environment, no inherited descriptors beyond 0-2 and
-// rlimits. Between fork and exec the child only makes async-signal-safe calls on data prepared here.
+// Starts a sandboxed child (child_process.hpp) watched through a pidfd.
 base::Result<Child> Spawn(const SpawnRequest& request) {
-    std::vector<std::string> argv = request.argv, env = request.env;
-    std::vector<char*> argv_ptrs, env_ptrs;
-    for (auto& arg : argv) argv_ptrs.push_back(arg.data());
-    argv_ptrs.push_back(nullptr);
-    for (auto& entry : env) env_ptrs.push_back(entry.data());
-    env_ptrs.push_back(nullptr);
-    const std::string work_dir = request.work_dir.string();
-    const rlimit no_core{0, 0};
-    const rlimit address_space{request.address_space_bytes, request.address_space_bytes};
-    const rlimit file_size{request.file_size_bytes, request.file_size_bytes};
-
-    int exec_error[2];
-    if (::pipe2(exec_error, O_CLOEXEC) != 0) return base::ErrnoError("pipe2", errno);
-    Fd error_read(exec_error[0]), error_write(exec_error[1]);
-
-    const pid_t pid = ::fork();
-    if (pid < 0) return base::ErrnoError("fork for " + argv[0], errno);
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        sigset_t none;
-        ::sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        // Ignored signals stay ignored across execve; the daemon ignores SIGPIPE, LibreOffice must not.
-        for (int sig : {SIGPIPE, SIGXFSZ, SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
-        if (::dup2(request.stdin_fd, 0) >= 0 && ::dup2(request.stdout_fd, 1) >= 0 &&
-            ::dup2(request.stderr_fd, 2) >= 0 && ::chdir(work_dir.c_str()) == 0) {
-            ::setrlimit(RLIMIT_CORE, &no_core);
-            ::setrlimit(RLIMIT_AS, &address_space);
-            ::setrlimit(RLIMIT_FSIZE, &file_size);
-            ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-            ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
-        }
-        const int error = errno;
-        [[maybe_unused]] auto ignored = ::write(error_write.Get(), &error, sizeof error);
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);  // also here, so killing the group works before the child got to it
-    error_write.Reset();
-    int exec_errno = 0;
-    if (::read(error_read.Get(), &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno)) {
-        ::waitpid(pid, nullptr, 0);
-        if (exec_errno == ENOENT)
-            return MakeError(ErrorCode::kNotFound, "cannot run " + argv[0] + ": not found");
-        return base::ErrnoError("cannot run " + argv[0], exec_errno);
-    }
-    // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++, so the system call is made directly.
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (pidfd.Get() < 0) {
-        const int error = errno;
-        ::kill(-pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-        return base::ErrnoError("pidfd_open", error);
-    }
-    return Child(pid, std::move(pidfd));
+    auto pid = SpawnSandboxed(request);
+    if (!pid) return tl::unexpected(pid.error());
+    auto pidfd = OpenPidFd(*pid);
+    if (!pidfd) return tl::unexpected(pidfd.error());
+    return Child(*pid, std::move(*pidfd));
 }
 
 // file:// URL of a local path; everything but unreserved characters and '/' percent-encoded (RFC 8089, 3986).
@@ -367,7 +270,8 @@ std::string OfficePool::Instance::AwaitStartLine(const char* field, Clock::time_
                                                  nlohmann::json& answer) {
     std::string line;
     const Wait wait = ReadLine(deadline, line);
-    if (wait == Wait::kTimeout) return "LibreOffice did not start within " + Seconds(options_.start_timeout);
+    if (wait == Wait::kTimeout)
+        return "LibreOffice did not start within " + FormatSeconds(options_.start_timeout);
     if (wait != Wait::kLine) return "LibreOffice did not start: " + WhyGone(wait);
     answer = nlohmann::json::parse(line, nullptr, false);
     if (answer.is_object() && answer.contains(field)) return "";
@@ -466,10 +370,10 @@ base::Result<int> OfficePool::Instance::Convert(const std::filesystem::path& inp
     const Wait wait = ReadLine(Clock::now() + options_.timeout, line);
     if (wait == Wait::kTimeout) {
         Log()->warn("LibreOffice instance {} killed: {} took longer than {}", index_,
-                    input.filename().string(), Seconds(options_.timeout));
+                    input.filename().string(), FormatSeconds(options_.timeout));
         Stop(/*graceful=*/false);
         return FileError(input, ErrorCode::kTimeout,
-                         "LibreOffice did not finish converting within " + Seconds(options_.timeout));
+                         "LibreOffice did not finish converting within " + FormatSeconds(options_.timeout));
     }
     if (wait != Wait::kLine) {
         const std::string why = WhyGone(wait);
@@ -527,7 +431,7 @@ base::Result<int> OfficePool::Convert(const std::filesystem::path& input,
         if (!instance_freed_.wait_until(lock, Clock::now() + options_.timeout,
                                         [&] { return (free = pick()).has_value(); })) {
             return FileError(input, ErrorCode::kTimeout,
-                             "no LibreOffice instance became free within " + Seconds(options_.timeout));
+                             "no LibreOffice instance became free within " + FormatSeconds(options_.timeout));
         }
         chosen = *free;
         busy_[chosen] = true;

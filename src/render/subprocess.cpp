@@ -1,10 +1,10 @@
 #include "render/subprocess.hpp"
 
+#include "render/child_process.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,30 +24,6 @@ namespace {
 using base::ErrorCode;
 using base::MakeError;
 
-// Owns one file descriptor.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            Reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    ~Fd() { Reset(); }
-    int Get() const { return fd_; }
-    void Reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
-
 base::Result<std::pair<Fd, Fd>> MakePipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return base::ErrnoError("pipe2", errno);
@@ -56,55 +32,6 @@ base::Result<std::pair<Fd, Fd>> MakePipe() {
 
 std::string ProgramName(const SubprocessOptions& options) {
     return std::filesystem::path(options.argv.front()).filename().string();
-}
-
-// Everything after fork() runs in the child of a possibly multi-threaded parent, so only async-signal-safe
-// calls (POSIX.1-2017 §2.4.3) are made there; all strings and arrays are prepared before the fork.
-struct ChildPlan {
-    std::vector<char*> argv;
-    std::vector<char*> envp;
-    const char* work_dir = nullptr;
-    rlimit cpu{};
-    rlimit address_space{};
-    rlimit file_size{};
-    int stdin_fd = -1;
-    int stdout_fd = -1;
-    int stderr_fd = -1;
-    int exec_error_fd = -1;
-};
-
-[[noreturn]] void RunChild(const ChildPlan& plan) {
-    ::setpgid(0, 0);  // its own process group, so a timeout kills whatever it spawned too
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Ignored signals stay ignored across execve; the daemon ignores SIGPIPE, children must not.
-    for (int sig : {SIGPIPE, SIGXCPU, SIGXFSZ, SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
-    if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 || ::dup2(plan.stderr_fd, 2) < 0 ||
-        ::chdir(plan.work_dir) != 0) {
-        const int error = errno;
-        [[maybe_unused]] auto ignored = ::write(plan.exec_error_fd, &error, sizeof error);
-        ::_exit(127);
-    }
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-    ::setrlimit(RLIMIT_CPU, &plan.cpu);
-    ::setrlimit(RLIMIT_AS, &plan.address_space);
-    ::setrlimit(RLIMIT_FSIZE, &plan.file_size);
-    // Inherited descriptors (sockets, the database) must not reach the converter.
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execve(plan.argv[0], plan.argv.data(), plan.envp.data());
-    const int error = errno;
-    [[maybe_unused]] auto ignored = ::write(plan.exec_error_fd, &error, sizeof error);
-    ::_exit(127);
-}
-
-// "30 s", "1.5 s": for messages people read.
-std::string FormatSeconds(std::chrono::milliseconds duration) {
-    if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
-    return text;
 }
 
 void KillGroup(pid_t pid) {
@@ -167,67 +94,35 @@ base::Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
         work_dir = own_dir->Path();
     }
 
-    // Prepare everything the child needs.
     std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + work_dir.string(),
                                     "TMPDIR=" + work_dir.string()};
     env.insert(env.end(), options.extra_env.begin(), options.extra_env.end());
-    std::vector<std::string> argv_copy = options.argv;
-    const std::string work_dir_text = work_dir.string();
-    ChildPlan plan;
-    for (auto& arg : argv_copy) plan.argv.push_back(arg.data());
-    plan.argv.push_back(nullptr);
-    for (auto& entry : env) plan.envp.push_back(entry.data());
-    plan.envp.push_back(nullptr);
-    plan.work_dir = work_dir_text.c_str();
-    const auto cpu_seconds = static_cast<rlim_t>(std::max<std::int64_t>(1, limits.cpu.count()));
-    plan.cpu = {cpu_seconds, cpu_seconds + 1};
-    plan.address_space = {limits.address_space_bytes, limits.address_space_bytes};
-    plan.file_size = {limits.file_size_bytes, limits.file_size_bytes};
-
     Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (dev_null.Get() < 0) return base::ErrnoError("open /dev/null", errno);
     auto out_pipe = MakePipe();
     if (!out_pipe) return tl::unexpected(out_pipe.error());
     auto err_pipe = MakePipe();
     if (!err_pipe) return tl::unexpected(err_pipe.error());
-    auto exec_pipe = MakePipe();
-    if (!exec_pipe) return tl::unexpected(exec_pipe.error());
-    plan.stdin_fd = dev_null.Get();
-    plan.stdout_fd = out_pipe->second.Get();
-    plan.stderr_fd = err_pipe->second.Get();
-    plan.exec_error_fd = exec_pipe->second.Get();
 
     // Wall time of a real child process: a simulated clock has no meaning here, so steady_clock is read
     // directly.
     const auto start = std::chrono::steady_clock::now();
-    const pid_t pid = ::fork();
-    if (pid < 0) return base::ErrnoError("fork for " + program, errno);
-    if (pid == 0) RunChild(plan);
-    ::setpgid(pid, pid);  // also here, so KillGroup works even before the child ran setpgid itself
-
+    auto spawned = SpawnSandboxed({.argv = options.argv,
+                                   .env = env,
+                                   .work_dir = work_dir,
+                                   .stdin_fd = dev_null.Get(),
+                                   .stdout_fd = out_pipe->second.Get(),
+                                   .stderr_fd = err_pipe->second.Get(),
+                                   .cpu = limits.cpu,
+                                   .address_space_bytes = limits.address_space_bytes,
+                                   .file_size_bytes = limits.file_size_bytes});
+    if (!spawned) return tl::unexpected(spawned.error());
+    const pid_t pid = *spawned;
     out_pipe->second.Reset();
     err_pipe->second.Reset();
-    exec_pipe->second.Reset();
     dev_null.Reset();
-
-    int exec_errno = 0;
-    const ssize_t got = ::read(exec_pipe->first.Get(), &exec_errno, sizeof exec_errno);
-    if (got == static_cast<ssize_t>(sizeof exec_errno)) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        if (exec_errno == ENOENT)
-            return MakeError(ErrorCode::kNotFound, "cannot run " + options.argv[0] + ": not found");
-        return base::ErrnoError("cannot run " + options.argv[0], exec_errno);
-    }
-
-    // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++, so the system call is made directly (Linux >= 5.3).
-    Fd pid_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (pid_fd.Get() < 0) {
-        const int error = errno;
-        KillGroup(pid);
-        ::waitpid(pid, nullptr, 0);
-        return base::ErrnoError("pidfd_open", error);
-    }
+    auto pid_fd = OpenPidFd(pid);
+    if (!pid_fd) return tl::unexpected(pid_fd.error());
 
     SubprocessResult result;
     std::array<std::string*, 2> sinks = {&result.std_out, &result.std_err};
@@ -248,7 +143,7 @@ base::Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
             which[count++] = i;
         }
         if (!exited) {
-            polled[count] = {pid_fd.Get(), POLLIN, 0};
+            polled[count] = {pid_fd->Get(), POLLIN, 0};
             which[count++] = 2;
         }
         const auto now = std::chrono::steady_clock::now();
