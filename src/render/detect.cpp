@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "render/file_error.hpp"
 
 namespace faxd::render {
 namespace {
@@ -333,6 +337,15 @@ DocumentType DetectType(std::span<const std::uint8_t> head, std::string_view fil
     if (LooksLikeHtml(head)) return DocumentType::kHtml;
     if (auto text = DetectText(head)) return *text;
     return DocumentType::kUnknown;
+}
+
+base::Result<DocumentType> DetectFileType(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return FileError(file, base::ErrorCode::kNotFound, "cannot open the file");
+    std::vector<std::uint8_t> head(kDetectHeadBytes);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    return DetectType(head, file.filename().string());
 }
 
 }  // namespace faxd::render

@@ -4,8 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string_view>
+
+#include "base/result.hpp"
 
 namespace faxd::render {
 
@@ -42,6 +45,9 @@ inline constexpr std::size_t kDetectHeadBytes = 64 * 1024;
 
 // `head` is the start of the file (or all of it); `file_name` may be empty.
 DocumentType DetectType(std::span<const std::uint8_t> head, std::string_view file_name);
+
+// Reads the head of `file` and detects its type; kNotFound "<file>: cannot open the file" when it cannot.
+base::Result<DocumentType> DetectFileType(const std::filesystem::path& file);
 
 bool IsImageType(DocumentType type);
 bool IsOfficeType(DocumentType type);

@@ -1,6 +1,8 @@
 #include "render/detect.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <fstream>
 
 #include <cstdint>
 #include <string>
@@ -169,6 +171,20 @@ TEST(DetectTest, ClassifiesFamilies) {
     EXPECT_FALSE(IsImageType(DocumentType::kPdf));
     EXPECT_TRUE(IsOfficeType(DocumentType::kRtf));
     EXPECT_FALSE(IsOfficeType(DocumentType::kText));
+}
+
+TEST(DetectTest, FilesAreReadFromTheirHead) {
+    const auto path =
+        std::filesystem::temp_directory_path() / ("faxd-detect-" + std::to_string(::getpid()) + ".bin");
+    std::ofstream(path, std::ios::binary) << "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n";
+    auto type = DetectFileType(path);
+    ASSERT_TRUE(type) << type.error().ToString();
+    EXPECT_EQ(*type, DocumentType::kPdf);  // the content wins over the .bin name
+    std::filesystem::remove(path);
+    auto missing = DetectFileType(path);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, base::ErrorCode::kNotFound);
+    EXPECT_NE(missing.error().message.find("cannot open the file"), std::string::npos);
 }
 
 }  // namespace

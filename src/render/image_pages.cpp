@@ -123,14 +123,9 @@ BilevelPage BinarizeForFax(const GrayImage& gray, Resolution resolution, PaperSi
 base::Result<RenderedDocument> RenderImageToFax(const std::filesystem::path& input,
                                                 const std::filesystem::path& output,
                                                 const RenderOptions& options) {
-    std::vector<std::uint8_t> head(kDetectHeadBytes);
-    {
-        std::ifstream in(input, std::ios::binary);
-        if (!in) return FileError(input, ErrorCode::kNotFound, "cannot open the file");
-        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-    }
-    const DocumentType type = DetectType(head, input.filename().string());
+    auto detected = DetectFileType(input);
+    if (!detected) return tl::unexpected(detected.error());
+    const DocumentType type = *detected;
     const char* coder = CoderPrefix(type);
     if (coder == nullptr) return FileError(input, ErrorCode::kUnsupported, "not an image type we render");
     auto dir = TempDir::Create(options.temp_parent, "faxd-img-");

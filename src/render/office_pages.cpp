@@ -41,12 +41,9 @@ base::Result<RenderedDocument> RenderOfficeToFax(const std::filesystem::path& in
                          "the document is " + Megabytes(size) + ", more than the limit of " +
                              Megabytes(max_input_bytes) + " for Office documents");
     }
-    std::ifstream in(input, std::ios::binary);
-    if (!in) return FileError(input, ErrorCode::kNotFound, "cannot open the file");
-    std::vector<std::uint8_t> head(kDetectHeadBytes);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    const DocumentType type = DetectType(head, input.filename().string());
+    auto detected = DetectFileType(input);
+    if (!detected) return tl::unexpected(detected.error());
+    const DocumentType type = *detected;
     if (!IsOfficeType(type)) {
         return FileError(
             input, ErrorCode::kUnsupported,

@@ -28,17 +28,6 @@ std::string PsString(const std::string& text) {
     return out + ")";
 }
 
-SubprocessOptions ConverterRun(const RenderOptions& options, std::vector<std::string> argv,
-                               const std::filesystem::path& work_dir) {
-    SubprocessOptions run;
-    run.argv = std::move(argv);
-    run.work_dir = work_dir;
-    run.temp_parent = options.temp_parent;
-    run.limits = options.limits;
-    run.limits.wall = options.timeout;
-    return run;
-}
-
 const char* GsDevice(FaxCompression compression) {
     switch (compression) {
         case FaxCompression::kT6:
@@ -201,12 +190,9 @@ base::Result<RenderedDocument> RenderPostScriptToFax(const std::filesystem::path
 base::Result<RenderedDocument> RenderToFax(const std::filesystem::path& input,
                                            const std::filesystem::path& output,
                                            const RenderOptions& options) {
-    std::ifstream in(input, std::ios::binary);
-    if (!in) return FileError(input, ErrorCode::kNotFound, "cannot open the file");
-    std::vector<std::uint8_t> head(kDetectHeadBytes);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    const DocumentType type = DetectType(head, input.filename().string());
+    auto detected = DetectFileType(input);
+    if (!detected) return tl::unexpected(detected.error());
+    const DocumentType type = *detected;
     base::Result<RenderedDocument> rendered = MakeError(ErrorCode::kInternal, "not rendered");
     if (type == DocumentType::kPdf) {
         rendered = RenderPdfToFax(input, output, options);

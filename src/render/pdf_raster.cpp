@@ -23,17 +23,6 @@ constexpr int kPagesPerPart = 16;
 // extra Ghostscript start costs about as much as rendering a few pages.
 constexpr int kMaxRunsPerChunk = 4;
 
-SubprocessOptions ConverterRun(const RenderOptions& options, std::vector<std::string> argv,
-                               const std::filesystem::path& work_dir) {
-    SubprocessOptions run;
-    run.argv = std::move(argv);
-    run.work_dir = work_dir;
-    run.temp_parent = options.temp_parent;
-    run.limits = options.limits;
-    run.limits.wall = options.timeout;
-    return run;
-}
-
 // Consecutive pages Ghostscript renders in one process, to one kind of raster.
 struct PageRun {
     int first = 0;
@@ -157,6 +146,17 @@ base::Result<std::vector<std::filesystem::path>> RenderChunk(const std::filesyst
 }
 
 }  // namespace
+
+SubprocessOptions ConverterRun(const RenderOptions& options, std::vector<std::string> argv,
+                               const std::filesystem::path& work_dir) {
+    SubprocessOptions run;
+    run.argv = std::move(argv);
+    run.work_dir = work_dir;
+    run.temp_parent = options.temp_parent;
+    run.limits = options.limits;
+    run.limits.wall = options.timeout;
+    return run;
+}
 
 base::Result<PdfLayout> ScanPdfLayout(const std::filesystem::path& pdf, const RenderOptions& options) {
     auto dir = TempDir::Create(options.temp_parent, "faxd-qpdf-");

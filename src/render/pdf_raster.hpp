@@ -11,6 +11,11 @@
 
 namespace faxd::render {
 
+// A converter run with the document's limits: `options.timeout` as the wall time, children under
+// `options.temp_parent`.
+SubprocessOptions ConverterRun(const RenderOptions& options, std::vector<std::string> argv,
+                               const std::filesystem::path& work_dir);
+
 // What a quick structural scan (qpdf) says about a PDF: its pages and which of them draw images.
 struct PdfLayout {
     int pages = 0;
