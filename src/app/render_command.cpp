@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/local_time.hpp"
 #include "base/log.hpp"
 #include "render/compose.hpp"
 #include "render/cover_page.hpp"
@@ -43,15 +44,6 @@ struct TopdfArgs {
 int Fail(const std::string& message) {
     std::cout << nlohmann::json{{"ok", false}, {"error", message}}.dump() << std::endl;
     return 1;
-}
-
-std::string LocalDateTime() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm);
-    return text;
 }
 
 int RunRender(const RenderArgs& args) {

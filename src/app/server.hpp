@@ -65,9 +65,4 @@ private:
     std::jthread render_thread_;
 };
 
-// "2026-11-22 10:04" in the server's local time zone.
-std::string LocalDateTime();
-// Minutes since local midnight, for the economy window.
-int LocalMinuteOfDay(base::WallTime now);
-
 }  // namespace faxd::app

@@ -65,17 +65,13 @@ base::Result<int> Dispatcher::RenderQueued(int limit) {
         done.insert(job.submission);
         auto rendered = RenderSubmission(job);
         if (!rendered) return tl::unexpected(rendered.error());
-        auto jobs = store_.SubmissionJobs(job.submission);
-        if (jobs) {
-            ready += static_cast<int>(std::count_if(
-                jobs->begin(), jobs->end(), [](const Job& j) { return j.state == JobState::kScheduled; }));
-        }
+        ready += *rendered;
     }
     return ready;
 }
 
 // A broadcast is rendered once; every job of the submission that is still queued gets the same document.
-base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
+base::Result<int> Dispatcher::RenderSubmission(const Job& first) {
     auto jobs = store_.SubmissionJobs(first.submission);
     if (!jobs) return tl::unexpected(jobs.error());
     std::vector<JobId> mine;
@@ -85,15 +81,17 @@ base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
         if (!moved) return tl::unexpected(moved.error());
         if (*moved) mine.push_back(job.id);
     }
-    if (mine.empty()) return {};
+    if (mine.empty()) return 0;
     auto submission = store_.GetSubmission(first.submission);
     base::Result<RenderedFax> rendered = submission
                                              ? renderer_.Render(*submission, first)
                                              : base::Result<RenderedFax>(tl::unexpected(submission.error()));
+    int ready = 0;
     for (JobId id : mine) {
         if (rendered) {
             auto marked = store_.MarkRendered(id, rendered->document, rendered->pages);
             if (!marked) return tl::unexpected(marked.error());
+            ready += *marked ? 1 : 0;
         } else {
             // The document cannot become fax pages: retrying would fail the same way.
             auto moved =
@@ -101,7 +99,7 @@ base::Result<void> Dispatcher::RenderSubmission(const Job& first) {
             if (!moved) return tl::unexpected(moved.error());
         }
     }
-    return {};
+    return ready;
 }
 
 base::Result<void> Dispatcher::HangUpCancelled() {

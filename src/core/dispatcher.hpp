@@ -109,7 +109,7 @@ private:
     base::Result<bool> Start(const Job& job);  // false: the claim went elsewhere
     // Hangs up calls whose job was cancelled meanwhile (on this node or another one, through the store).
     base::Result<void> HangUpCancelled();
-    base::Result<void> RenderSubmission(const Job& job);
+    base::Result<int> RenderSubmission(const Job& job);  // jobs that became ready
 
     JobStore& store_;
     FaxLine& line_;

@@ -32,10 +32,9 @@ protected:
 // Ink in the top `rows` rows of each page.
 std::vector<double> TopBandInk(const std::filesystem::path& tiff, int rows) {
     std::vector<double> ink;
-    auto pages = InspectFaxTiff(tiff);
-    EXPECT_TRUE(pages);
     auto file = FaxTiff::Open(tiff);
     EXPECT_TRUE(file);
+    if (!file) return ink;
     do {
         auto info = file->PageInfo();
         auto bitmap = file->Decode(*info);

@@ -193,7 +193,9 @@ TEST_F(DispatcherTest, OneCallAtATimeToOneNumber) {
 TEST_F(DispatcherTest, BroadcastRendersOnceAndSpreadsOverLines) {
     const auto jobs = Submit({"+15550101", "+15550102", "+15550103"});
     ASSERT_EQ(jobs.size(), 3u);
-    ASSERT_TRUE(dispatcher_->RenderQueued(10));
+    auto ready = dispatcher_->RenderQueued(10);
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(*ready, 3);
     const std::string document = Job(jobs[0].id).document;
     EXPECT_FALSE(document.empty());
     for (const auto& job : jobs) EXPECT_EQ(Job(job.id).document, document);
