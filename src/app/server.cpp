@@ -383,7 +383,17 @@ void FaxServer::Wake() {
 void FaxServer::DispatchLoop() {
     auto log = base::GetLogger("faxd");
     auto next_purge = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+    auto next_inbound_check = std::chrono::steady_clock::now() + config_.queue.lease;
     while (!stopping_) {
+        // Receptions of a node that died (its lease ran out) are filed with the pages it left on disk.
+        if (std::chrono::steady_clock::now() >= next_inbound_check) {
+            next_inbound_check = std::chrono::steady_clock::now() + config_.queue.lease;
+            if (auto recovered = desk_->RecoverStale(false); !recovered) {
+                log->error("closing receptions of stopped nodes: {}", recovered.error().ToString());
+            } else if (*recovered > 0) {
+                log->warn("closed {} reception(s) a stopped node left open", *recovered);
+            }
+        }
         if (auto round = dispatcher_->DispatchRound(); !round) {
             log->error("dispatch: {}", round.error().ToString());
         } else if (*round > 0) {

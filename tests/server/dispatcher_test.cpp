@@ -8,6 +8,7 @@
 
 #include "app/fax_renderer.hpp"
 #include "core/dispatcher.hpp"
+#include "core/inbound.hpp"
 #include "core/queue_control.hpp"
 #include "render/subprocess.hpp"
 #include "store/spool.hpp"
@@ -452,6 +453,35 @@ TEST_F(QueueControlTest, DeleteAndDeleteAll) {
     ASSERT_TRUE(all) << all.error().ToString();
     EXPECT_EQ(all->size(), 1u);  // the broadcast's one shared document
     EXPECT_TRUE(control_->List()->empty());
+}
+
+}  // namespace
+}  // namespace faxd
+
+namespace faxd {
+namespace {
+
+// A node that dies mid-reception: another node files the reception once the lease ran out, keeping the
+// pages on disk (the counter stands in for the spool salvage faxd does).
+TEST_F(DispatcherTest, AnotherNodeClosesADeadNodesReceptionAfterTheLease) {
+    core::User bob;
+    bob.login = "bob";
+    bob.numbers = {"200"};
+    ASSERT_TRUE(store_->AddUser(bob));
+    auto directory = [this] { return store_->Load(); };
+    core::InboundDesk dead(*store_, directory, {}, "node-a", clock_, [](const std::string&) { return 0; });
+    auto admitted = dead.Admit({"200", "+15550100", "call-1", ""});
+    ASSERT_TRUE(admitted) << admitted.error().ToString();
+
+    core::InboundDesk alive(*store_, directory, {}, "node-b", clock_, [](const std::string&) { return 2; });
+    EXPECT_EQ(*alive.RecoverStale(false), 0);  // the lease still runs
+    Advance(61s);
+    EXPECT_EQ(*alive.RecoverStale(false), 1);
+    auto fax = store_->GetInbound(admitted->id);
+    ASSERT_TRUE(fax);
+    EXPECT_EQ(fax->state, core::InboundState::kPartial);
+    EXPECT_EQ(fax->pages, 2);
+    EXPECT_EQ(*alive.RecoverStale(false), 0);  // once only
 }
 
 }  // namespace
