@@ -402,6 +402,11 @@ base::Result<std::string> MakeAuthorization(const DigestChallenge& challenge, st
         header += ", ";
         AppendQuoted(header, "opaque", challenge.opaque);
     }
+    // A challenge just under the parser's limit makes an answer over it, which no peer of ours would parse.
+    if (header.size() > kMaxHeaderBytes) {
+        return MakeError(ErrorCode::kLimitExceeded,
+                         "digest answer longer than " + std::to_string(kMaxHeaderBytes) + " bytes");
+    }
     return header;
 }
 

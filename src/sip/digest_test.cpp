@@ -185,6 +185,14 @@ TEST(DigestTest, RejectsMalformedChallenges) {
     for (int i = 0; i < 30; ++i) many += ", p" + std::to_string(i) + "=v";
     EXPECT_TRUE(ParseChallenge(many).has_value());  // 32 parameters: the limit
     EXPECT_EQ(ChallengeError(many + ", last=v"), ErrorCode::kLimitExceeded);
+
+    // A challenge just under the limit parses, but the answer to it would be over it: refused, not sent.
+    std::string near_limit = "Digest realm=\"x\", nonce=\"" + std::string(4000, 'a') + "\", qop=\"auth\"";
+    auto challenge = ParseChallenge(near_limit);
+    ASSERT_TRUE(challenge.has_value());
+    auto answer = MakeAuthorization(*challenge, "INVITE", "sip:100@127.0.0.1", "user", "secret", "0a4f113b");
+    ASSERT_FALSE(answer.has_value());
+    EXPECT_EQ(answer.error().code, ErrorCode::kLimitExceeded);
 }
 
 TEST(DigestTest, RejectsMalformedAuthorizations) {
