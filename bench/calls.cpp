@@ -122,7 +122,7 @@ int Bench(const std::string& transport, int start, int max_calls) {
     std::ofstream(config) << "[log]\nlevel = \"info\"\n[spool]\ndirectory = \"" << (dir / "spool").string()
                           << "\"\n[sip]\nport = " << port << "\nmax_calls = 5000\ninbound_t38 = \""
                           << (t38 ? "after-answer" : "never") << "\"\n[sip.t38]\nenabled = " << (t38 ? "true" : "false")
-                          << "\n[media]\nport_min = 0\ntimeout = 30\n";
+                          << "\n[media]\nport_min = 0\ntimeout = 30\n[http]\nenabled = false\n";
     auto b = faxd::testing::ChildProcess::Spawn({FAXD_BINARY, "--config", config.string()}, dir / "b.log");
     if (!b || !faxd::testing::WaitForText(dir / "b.log", "receiving faxes", 10s)) {
         std::fprintf(stderr, "bench_calls: faxd did not start\n");

@@ -79,6 +79,19 @@ struct GroupConfig {
     std::vector<std::string> members;  // logins
 };
 
+// The REST API and web server (docs/api.md).
+struct HttpConfig {
+    bool enabled = true;
+    std::string listen = "127.0.0.1";
+    std::uint16_t port = 8080;
+    int threads = 4;
+    std::filesystem::path tls_certificate;  // PEM; with tls_private_key: HTTPS only
+    std::filesystem::path tls_private_key;
+    int max_upload_mb = 64;
+    // Where the administrator's first API token is written (mode 0600) when faxd creates it.
+    std::filesystem::path admin_token_file = "var/admin.token";
+};
+
 struct FaxdConfig {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::filesystem::path spool_dir = "var/spool";
@@ -89,6 +102,7 @@ struct FaxdConfig {
     QueueConfig queue;
     InboundConfig inbound;
     RenderConfig render;
+    HttpConfig http;
     std::vector<core::User> users;       // provisioned at start: created, or updated by login
     std::vector<EntityConfig> entities;  // created at start when no entity has the name
     std::vector<GroupConfig> groups;     // created at start when no group has the name

@@ -324,6 +324,36 @@ base::Result<void> ParseEntitiesAndGroups(const toml::table& root, const std::st
 
 }  // namespace
 
+base::Result<void> ParseHttp(const toml::table& root, const std::string& source, HttpConfig& http) {
+    Reader r(root, source);
+    r.Get("http.enabled", http.enabled);
+    r.Get("http.listen", http.listen);
+    std::int64_t port = http.port;
+    r.Get("http.port", port);
+    r.Get("http.threads", http.threads);
+    std::string certificate = http.tls_certificate.string(), key = http.tls_private_key.string(),
+                token_file = http.admin_token_file.string();
+    r.Get("http.tls_certificate", certificate);
+    r.Get("http.tls_private_key", key);
+    r.Get("http.max_upload_mb", http.max_upload_mb);
+    r.Get("http.admin_token_file", token_file);
+    if (!r.error().empty()) return MakeError(ErrorCode::kInvalidArgument, r.error());
+    if (port < 0 || port > 65535 || http.threads < 1 || http.threads > 256 || http.max_upload_mb < 1 ||
+        http.max_upload_mb > 4096) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": http.port 0-65535, http.threads 1-256, http.max_upload_mb 1-4096");
+    }
+    if (certificate.empty() != key.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": http.tls_certificate and http.tls_private_key go together");
+    }
+    http.port = static_cast<std::uint16_t>(port);
+    http.tls_certificate = certificate;
+    http.tls_private_key = key;
+    http.admin_token_file = token_file;
+    return {};
+}
+
 base::Result<void> ParseServerSections(const toml::table& root, const std::string& source,
                                        FaxdConfig& config) {
     Reader r(root, source);
@@ -337,6 +367,7 @@ base::Result<void> ParseServerSections(const toml::table& root, const std::strin
     if (auto queue = ParseQueue(root, source, config.queue); !queue) return queue;
     if (auto inbound = ParseInbound(root, source, config.inbound); !inbound) return inbound;
     if (auto render = ParseRender(root, source, config.render); !render) return render;
+    if (auto http = ParseHttp(root, source, config.http); !http) return http;
     if (auto shared = ParseEntitiesAndGroups(root, source, config); !shared) return shared;
     return ParseUsers(root, source, config.users);
 }

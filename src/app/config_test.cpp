@@ -15,7 +15,25 @@ TEST(ConfigTest, DefaultTextGivesTheBuiltInDefaults) {
     EXPECT_EQ(config->sip.fax.local_ident, "faxd");
     EXPECT_EQ(config->sip.fax.compressions, t30::kAllCompressions);
     EXPECT_EQ(config->spool_dir, "var/spool");
-    EXPECT_TRUE(config->routes.empty());
+    // The test line: 999 goes back to this faxd, and the administrator owns it.
+    ASSERT_EQ(config->routes.size(), 1u);
+    EXPECT_EQ(config->routes[0].prefix, "999");
+    EXPECT_EQ(config->routes[0].gateways.at(0).port, config->sip.port);
+    ASSERT_EQ(config->users.size(), 1u);
+    EXPECT_EQ(config->users[0].login, "admin");
+    EXPECT_EQ(config->users[0].numbers, std::vector<std::string>{"999"});
+    EXPECT_TRUE(config->http.enabled);
+    EXPECT_EQ(config->http.port, 8080);
+    EXPECT_EQ(config->http.admin_token_file, "var/admin.token");
+}
+
+TEST(ConfigTest, HttpSectionIsChecked) {
+    EXPECT_FALSE(ParseConfig("[http]\nport = 70000\n", "t"));
+    EXPECT_FALSE(ParseConfig("[http]\ntls_certificate = \"a.pem\"\n", "t"));
+    auto config = ParseConfig("[http]\nenabled = false\nmax_upload_mb = 8\n", "t");
+    ASSERT_TRUE(config);
+    EXPECT_FALSE(config->http.enabled);
+    EXPECT_EQ(config->http.max_upload_mb, 8);
 }
 
 TEST(ConfigTest, ReadsRoutesAndOverrides) {

@@ -38,7 +38,11 @@ base::Result<core::RenderedFax> FaxRenderer::Render(const core::NewSubmission& s
     auto work = render::TempDir::Create(config_.options.temp_parent, "faxd-job-");
     if (!work) return tl::unexpected(work.error());
     const auto output = work->Path() / "fax.tif";
-    auto composed = render::ComposeFax(inputs, cover, config_.options, output);
+    render::RenderOptions options = config_.options;
+    if (submission.resolution == "standard") options.resolution = render::Resolution::kStandard;
+    if (submission.resolution == "fine") options.resolution = render::Resolution::kFine;
+    if (submission.resolution == "superfine") options.resolution = render::Resolution::kSuperfine;
+    auto composed = render::ComposeFax(inputs, cover, options, output);
     if (!composed) return tl::unexpected(composed.error());
     auto name = spool_.PutFile(output, "tif");
     if (!name) return tl::unexpected(name.error());

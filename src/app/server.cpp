@@ -7,13 +7,24 @@
 #include <algorithm>
 #include <ctime>
 
+#include <sys/stat.h>
+
+#include <iostream>
+
 #include "base/atomic_file.hpp"
 #include "base/log.hpp"
 #include "render/fax_page.hpp"
 #include "render/fax_tiff.hpp"
+#include "web/api.hpp"
+#include "web/credentials.hpp"
 
 namespace faxd::app {
 namespace {
+
+// docs/api/openapi.json, compiled in (CMake writes it as a raw string literal).
+constexpr std::string_view kOpenApiJson =
+#include "openapi.inc"
+    ;
 
 using base::ErrorCode;
 using base::MakeError;
@@ -91,6 +102,21 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     auto opened = store::OpenStore(config.store_url, store_options);
     if (!opened) return tl::unexpected(opened.error());
     server->store_ = std::move(*opened);
+    FaxServer* self = server.get();
+    // Events need the directory (who may see a fax): the API's cache once it runs, the store before.
+    server->events_ = std::make_unique<web::EventHub>(
+        *server->store_, server->clock_,
+        [self]() -> std::shared_ptr<const core::Directory> {
+            if (self->api_) return self->api_->CachedDirectory();
+            auto directory = self->store_->Load();
+            return std::make_shared<const core::Directory>(directory ? std::move(*directory)
+                                                                     : core::Directory{});
+        },
+        core::Permission::kUser,
+        [self] {
+            if (self->webhooks_) self->webhooks_->Wake();
+        });
+    server->jobs_ = std::make_unique<EventingJobStore>(*server->store_, *server->events_);
 
     auto spool = store::Spool::Open(config.spool_dir / "documents");
     if (!spool) return tl::unexpected(spool.error());
@@ -104,10 +130,10 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     if (!directory) return tl::unexpected(directory.error());
     auto routing = server->ResolveRouting(*directory);
     if (!routing) return tl::unexpected(routing.error());
+    server->routing_ = *routing;
 
-    FaxServer* self = server.get();
     server->desk_ = std::make_unique<core::InboundDesk>(
-        *server->store_, [self] { return self->store_->Load(); }, *routing, server->node_, server->clock_,
+        *server->jobs_, [self] { return self->store_->Load(); }, *routing, server->node_, server->clock_,
         [self](const std::string& document) {
             auto path = self->spool_->PathOf(document);
             return path ? SalvageReceivedPages(*path) : 0;
@@ -178,13 +204,16 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     dispatch.lease = config.queue.lease;
     dispatch.local_minute_of_day = LocalMinuteOfDay;
     dispatch.wake = [self] { self->Wake(); };
-    server->dispatcher_ = std::make_unique<core::Dispatcher>(*server->store_, *server->line_,
+    server->dispatcher_ = std::make_unique<core::Dispatcher>(*server->jobs_, *server->line_,
                                                              *server->renderer_, server->clock_, dispatch);
     if (auto recovered = server->dispatcher_->Recover(); !recovered) return tl::unexpected(recovered.error());
     if (!config.queue.sending_enabled) {
         server->dispatcher_->DisableSending();
         log->warn("sending is switched off ([queue] sending_enabled = false): jobs wait in the queue");
     }
+
+    server->ApplyRuntimeSettings();
+    if (auto api = server->StartApi(); !api) return tl::unexpected(api.error());
 
     server->dispatch_thread_ = std::jthread([self] { self->DispatchLoop(); });
     server->render_thread_ = std::jthread([self] { self->RenderLoop(); });
@@ -199,6 +228,8 @@ FaxServer::~FaxServer() { Stop(); }
 
 void FaxServer::Stop() {
     if (stopping_.exchange(true)) return;
+    if (http_) http_->Stop();
+    if (webhooks_) webhooks_->Stop();
     Wake();
     if (dispatch_thread_.joinable()) dispatch_thread_.join();
     if (render_thread_.joinable()) render_thread_.join();
@@ -385,6 +416,7 @@ void FaxServer::DispatchLoop() {
     auto next_purge = std::chrono::steady_clock::now() + std::chrono::minutes{1};
     auto next_inbound_check = std::chrono::steady_clock::now() + config_.queue.lease;
     while (!stopping_) {
+        ApplyRuntimeSettings();
         // Receptions of a node that died (its lease ran out) are filed with the pages it left on disk.
         if (std::chrono::steady_clock::now() >= next_inbound_check) {
             next_inbound_check = std::chrono::steady_clock::now() + config_.queue.lease;
@@ -399,9 +431,10 @@ void FaxServer::DispatchLoop() {
         } else if (*round > 0) {
             log->info("started {} call(s)", *round);
         }
-        if (config_.queue.retention_days > 0 && std::chrono::steady_clock::now() >= next_purge) {
+        const int retention_days = retention_days_.load();
+        if (retention_days > 0 && std::chrono::steady_clock::now() >= next_purge) {
             next_purge = std::chrono::steady_clock::now() + std::chrono::hours{1};
-            const auto before = clock_.WallNow() - std::chrono::hours{24} * config_.queue.retention_days;
+            const auto before = clock_.WallNow() - std::chrono::hours{24} * retention_days;
             if (auto purged = store_->PurgeOlderThan(before); purged) {
                 for (const std::string& name : *purged) spool_->Remove(name);
                 if (!purged->empty()) log->info("retention: deleted {} old document(s)", purged->size());
@@ -427,6 +460,105 @@ void FaxServer::RenderLoop() {
         std::unique_lock lock(wake_mutex_);
         wake_.wait_for(lock, config_.queue.poll_interval, [this] { return stopping_.load(); });
     }
+}
+
+void FaxServer::ApplyRuntimeSettings() {
+    web::RuntimeSettings settings;
+    settings.incoming_enabled = config_.inbound.enabled;
+    settings.sending_enabled = config_.queue.sending_enabled;
+    settings.retention_days = config_.queue.retention_days;
+    if (api_) {
+        auto stored = api_->Settings();
+        if (!stored) {
+            base::GetLogger("faxd")->warn("cannot read the runtime settings: {}", stored.error().ToString());
+            return;
+        }
+        settings = *stored;
+    }
+    dispatcher_->SetSendingEnabled(settings.sending_enabled);
+    retention_days_ = settings.retention_days;
+    if (routing_.incoming_enabled != settings.incoming_enabled) {
+        routing_.incoming_enabled = settings.incoming_enabled;
+        desk_->SetRouting(routing_);
+        base::GetLogger("faxd")->info("incoming faxes {}",
+                                      settings.incoming_enabled ? "enabled" : "disabled");
+    }
+}
+
+base::Result<void> FaxServer::StartApi() {
+    ServerApiParts parts;
+    parts.store = store_.get();
+    parts.jobs = jobs_.get();
+    parts.spool = &*spool_;
+    parts.dispatcher = dispatcher_.get();
+    parts.clock = &clock_;
+    parts.config = &config_;
+    parts.temp_dir = config_.spool_dir / "tmp";
+    parts.wake = [this] { Wake(); };
+    api_ = std::make_unique<ServerApi>(parts);
+    if (!config_.http.enabled) return {};
+
+    webhooks_ = std::make_unique<web::WebhookSender>(*store_, clock_, web::WebhookSenderConfig{});
+    webhooks_->Start();
+
+    web::Router router;
+    web::ApiOptions options;
+    options.version = FAXD_VERSION_STRING;
+    options.openapi_json = std::string(kOpenApiJson);
+    web::AddApiRoutes(router, *api_, *events_, options);
+    web::HttpServerConfig http;
+    http.address = config_.http.listen;
+    http.port = config_.http.port;
+    http.threads = config_.http.threads;
+    http.tls_certificate = config_.http.tls_certificate;
+    http.tls_private_key = config_.http.tls_private_key;
+    http.max_body_bytes = static_cast<std::size_t>(config_.http.max_upload_mb) * 1024 * 1024;
+    auto server = web::HttpServer::Start(http, std::move(router));
+    if (!server) return tl::unexpected(server.error());
+    http_ = std::move(*server);
+    base::GetLogger("faxd")->info("API on {}://{}:{}/api/v1 (OpenAPI: /api/v1/openapi.json)",
+                                  config_.http.tls_certificate.empty() ? "http" : "https",
+                                  config_.http.listen, http_->port());
+    return CreateAdminToken();
+}
+
+// The first start gives the administrator an API token: printed once and written owner-only to a file, so
+// `faxctl` works out of the box. Later starts leave tokens alone (faxd keeps only their hashes).
+base::Result<void> FaxServer::CreateAdminToken() {
+    auto directory = store_->Load();
+    if (!directory) return tl::unexpected(directory.error());
+    const core::User* admin = nullptr;
+    for (const core::User& user : directory->users) {
+        if (user.login == "admin") admin = &user;
+    }
+    if (!admin) return {};
+    auto tokens = store_->ListTokens(admin->id);
+    if (!tokens) return tl::unexpected(tokens.error());
+    if (!tokens->empty()) return {};
+    const web::NewToken made = web::GenerateToken();
+    core::ApiToken token;
+    token.user = admin->id;
+    token.name = "created on first start";
+    token.hash = made.hash;
+    token.prefix = made.prefix;
+    token.created = clock_.WallNow();
+    const std::filesystem::path& file = config_.http.admin_token_file;
+    if (!file.empty()) {
+        std::error_code ec;
+        if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+        const mode_t old_mask = ::umask(077);
+        auto written = base::WriteFileAtomically(file, made.token + "\n");
+        ::umask(old_mask);
+        if (!written) return tl::unexpected(written.error());
+        ::chmod(file.c_str(), 0600);
+    }
+    if (auto added = store_->AddToken(token); !added) return tl::unexpected(added.error());
+    std::cout << "faxd: the administrator's API token (shown once";
+    if (!file.empty()) std::cout << ", also in " << file.string();
+    std::cout << "): " << made.token << std::endl;
+    base::GetLogger("faxd")->info("created the administrator's API token {}...{}", made.prefix,
+                                  file.empty() ? "" : " (written to " + file.string() + ")");
+    return {};
 }
 
 }  // namespace faxd::app

@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "app/config.hpp"
+#include "app/eventing_job_store.hpp"
 #include "app/fax_renderer.hpp"
 #include "app/received_spool.hpp"
+#include "app/server_api.hpp"
 #include "app/sip_fax_line.hpp"
 #include "core/dispatcher.hpp"
 #include "core/inbound.hpp"
@@ -19,6 +21,9 @@
 #include "sip/sip_endpoint.hpp"
 #include "store/spool.hpp"
 #include "store/store.hpp"
+#include "web/events.hpp"
+#include "web/http_server.hpp"
+#include "web/webhook_sender.hpp"
 
 namespace faxd::app {
 
@@ -31,11 +36,16 @@ public:
 
     store::Store& store() { return *store_; }
     store::Spool& spool() { return *spool_; }
+    // The bound API port (0 when [http] is off).
+    std::uint16_t http_port() const { return http_ ? http_->port() : 0; }
 
 private:
     explicit FaxServer(const FaxdConfig& config) : config_(config) {}
     base::Result<void> Provision();
     base::Result<core::InboundRoutingConfig> ResolveRouting(const core::Directory& directory) const;
+    base::Result<void> StartApi();
+    base::Result<void> CreateAdminToken();
+    void ApplyRuntimeSettings();
     base::Result<std::filesystem::path> AdmitCall(const sip::InboundCallInfo& call);
     void CallEnded(const sip::InboundFax& fax);
     void DispatchLoop();
@@ -45,6 +55,8 @@ private:
     FaxdConfig config_;
     std::string node_;
     std::unique_ptr<store::Store> store_;
+    std::unique_ptr<web::EventHub> events_;
+    std::unique_ptr<EventingJobStore> jobs_;  // the store with events: everything writes jobs through it
     std::optional<store::Spool> spool_;
     std::optional<ReceivedSpool> records_;
     base::RealClock clock_;
@@ -54,6 +66,10 @@ private:
     std::unique_ptr<SipFaxLine> line_;
     std::unique_ptr<core::Dispatcher> dispatcher_;
     std::unique_ptr<core::InboundDesk> desk_;
+    core::InboundRoutingConfig routing_;
+    std::unique_ptr<ServerApi> api_;
+    std::unique_ptr<web::WebhookSender> webhooks_;
+    std::unique_ptr<web::HttpServer> http_;
 
     std::mutex admissions_mutex_;
     std::map<std::string, core::Admission> admissions_;  // by SIP Call-ID
@@ -61,6 +77,7 @@ private:
     std::mutex wake_mutex_;
     std::condition_variable wake_;
     std::atomic<bool> stopping_{false};
+    std::atomic<int> retention_days_{0};
     std::jthread dispatch_thread_;
     std::jthread render_thread_;
 };

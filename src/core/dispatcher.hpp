@@ -93,6 +93,8 @@ public:
     base::Result<bool> SendingStopped() const;
     // This node only, not stored: the config's global outgoing switch.
     void DisableSending() { disabled_ = true; }
+    // The global outgoing switch as the stored runtime settings say (the API changes it on any node).
+    void SetSendingEnabled(bool enabled) { disabled_ = !enabled; }
     // Calls this node is placing now.
     int CallsInProgress() const;
     // Saves the pages confirmed in running attempts (DispatchRound does this first).

@@ -36,6 +36,7 @@ struct NewSubmission {
     std::optional<base::WallTime> send_at;
     std::optional<base::WallTime> kill_at;
     bool economy = false;
+    std::string resolution;  // "standard", "fine", "superfine"; "": the server's default
     std::string
         idempotency_key;  // empty: none; the same key from the same owner returns the first submission
 };

@@ -38,6 +38,64 @@ std::vector<Param> UserColumns(const core::User& u) {
             u.cover_page,   u.language,     u.permission ? Param(static_cast<int>(*u.permission)) : Param()};
 }
 
+core::User UserFromRow(const Row& row) {
+    Cells r(row);
+    core::User user;
+    user.id = r.Int();
+    user.login = r.Text();
+    user.name = r.Text();
+    user.email = r.Text();
+    user.fax_email = r.Text();
+    user.send_enabled = r.Bool();
+    user.receive_enabled = r.Bool();
+    user.fax_to_email = r.Bool();
+    user.attach_fax = r.Bool();
+    user.attachment_format =
+        r.Text() == "tiff" ? core::AttachmentFormat::kTiff : core::AttachmentFormat::kPdf;
+    user.cover_page = r.Text();
+    user.language = r.Text();
+    if (auto level = r.OptInt()) user.permission = static_cast<core::Permission>(*level);
+    return user;
+}
+
+// The users `where` selects (all when empty), by id, with their numbers in order.
+base::Result<std::vector<core::User>> UsersWhere(Connection& c, const std::string& where,
+                                                 const std::vector<Param>& params) {
+    const std::string filter = where.empty() ? "" : " WHERE " + where;
+    auto users = c.Exec(
+        "SELECT id, login, name, email, fax_email, send_enabled, receive_enabled, fax_to_email, attach_fax, "
+        "attachment_format, cover_page, language, permission FROM users" +
+            filter + " ORDER BY id",
+        params);
+    if (!users) return tl::unexpected(users.error());
+    std::vector<core::User> found;
+    std::map<core::UserId, std::size_t> user_at;
+    for (const Row& row : users->rows) {
+        found.push_back(UserFromRow(row));
+        user_at[found.back().id] = found.size() - 1;
+    }
+    if (found.empty()) return found;
+    auto numbers = c.Exec(
+        "SELECT user_id, number FROM user_numbers" +
+            (where.empty() ? std::string() : " WHERE user_id IN (SELECT id FROM users" + filter + ")") +
+            " ORDER BY user_id, position",
+        params);
+    if (!numbers) return tl::unexpected(numbers.error());
+    for (const Row& row : numbers->rows) {
+        Cells r(row);
+        const auto at = user_at.find(r.Int());
+        if (at != user_at.end()) found[at->second].numbers.push_back(r.Text());
+    }
+    return found;
+}
+
+base::Result<std::optional<core::User>> OneUser(Connection& c, const std::string& where, const Param& key) {
+    auto users = UsersWhere(c, where, {key});
+    if (!users) return tl::unexpected(users.error());
+    if (users->empty()) return std::optional<core::User>();
+    return std::optional<core::User>(std::move(users->front()));
+}
+
 }  // namespace
 
 base::Result<core::UserId> Store::AddUser(const core::User& user) {
@@ -121,42 +179,38 @@ base::Result<core::GroupId> Store::AddGroup(const core::Group& group) {
     return id;
 }
 
+base::Result<core::User> Store::GetUser(core::UserId id) {
+    std::optional<core::User> user;
+    auto done = Run(TxMode::kRead, [&](Transaction& tx) -> base::Result<void> {
+        auto found = OneUser(tx.connection(), "id = $1", id);
+        if (!found) return tl::unexpected(found.error());
+        user = std::move(*found);
+        return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    if (!user) return base::MakeError(base::ErrorCode::kNotFound, "no user " + std::to_string(id));
+    return std::move(*user);
+}
+
+base::Result<std::optional<core::User>> Store::FindUserByLogin(const std::string& login) {
+    std::optional<core::User> user;
+    auto done = Run(TxMode::kRead, [&](Transaction& tx) -> base::Result<void> {
+        auto found = OneUser(tx.connection(), "login = $1", login);
+        if (!found) return tl::unexpected(found.error());
+        user = std::move(*found);
+        return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return user;
+}
+
 base::Result<core::Directory> Store::Load() {
     core::Directory directory;
     auto done = Run(TxMode::kRead, [&](Transaction& tx) -> base::Result<void> {
         Connection& c = tx.connection();
-        auto users = c.Exec(
-            "SELECT id, login, name, email, fax_email, send_enabled, receive_enabled, fax_to_email, "
-            "attach_fax, attachment_format, cover_page, language, permission FROM users ORDER BY id");
+        auto users = UsersWhere(c, "", {});
         if (!users) return tl::unexpected(users.error());
-        std::map<core::UserId, std::size_t> user_at;
-        for (const Row& row : users->rows) {
-            Cells r(row);
-            core::User user;
-            user.id = r.Int();
-            user.login = r.Text();
-            user.name = r.Text();
-            user.email = r.Text();
-            user.fax_email = r.Text();
-            user.send_enabled = r.Bool();
-            user.receive_enabled = r.Bool();
-            user.fax_to_email = r.Bool();
-            user.attach_fax = r.Bool();
-            user.attachment_format =
-                r.Text() == "tiff" ? core::AttachmentFormat::kTiff : core::AttachmentFormat::kPdf;
-            user.cover_page = r.Text();
-            user.language = r.Text();
-            if (auto level = r.OptInt()) user.permission = static_cast<core::Permission>(*level);
-            user_at[user.id] = directory.users.size();
-            directory.users.push_back(std::move(user));
-        }
-        auto numbers = c.Exec("SELECT user_id, number FROM user_numbers ORDER BY user_id, position");
-        if (!numbers) return tl::unexpected(numbers.error());
-        for (const Row& row : numbers->rows) {
-            Cells r(row);
-            const auto at = user_at.find(r.Int());
-            if (at != user_at.end()) directory.users[at->second].numbers.push_back(r.Text());
-        }
+        directory.users = std::move(*users);
 
         auto entities = c.Exec("SELECT id, name, number, settings_template FROM entities ORDER BY id");
         if (!entities) return tl::unexpected(entities.error());

@@ -173,6 +173,27 @@ base::Result<core::InboundFax> Store::GetInbound(std::int64_t id) {
     return found[0];
 }
 
+base::Result<std::string> Store::DeleteInbound(std::int64_t id) {
+    std::string document;
+    auto done = Run(TxMode::kWrite, [&](Transaction& tx) -> base::Result<void> {
+        Connection& c = tx.connection();
+        auto row = c.Exec("SELECT document FROM inbound_faxes WHERE id = $1 AND state <> 'receiving'", {id});
+        if (!row) return tl::unexpected(row.error());
+        if (row->rows.empty()) {
+            return base::MakeError(base::ErrorCode::kInvalidArgument,
+                                   "received fax " + std::to_string(id) + " does not exist or is still arriving");
+        }
+        document = Cells(row->rows[0]).Text();
+        for (const char* sql :
+             {"DELETE FROM inbound_recipients WHERE inbound_id = $1", "DELETE FROM inbound_faxes WHERE id = $1"}) {
+            if (auto deleted = c.Exec(sql, {id}); !deleted) return tl::unexpected(deleted.error());
+        }
+        return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return document;
+}
+
 base::Result<Page<core::Job>> Store::ListJobs(const JobFilter& filter, std::optional<PageCursor> after,
                                               int limit) {
     limit = ClampLimit(limit);

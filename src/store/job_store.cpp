@@ -85,11 +85,12 @@ base::Result<core::SubmissionResult> Store::Submit(const core::NewSubmission& su
         auto first = tx.connection().ExecBatch(
             {Statement{
                  "INSERT INTO submissions (owner_id, entity_id, cover_page, subject, comments, priority, "
-                 "send_at_ns, kill_at_ns, economy, idempotency_key, created_ns) VALUES ($1, $2, $3, $4, $5, "
-                 "$6, $7, $8, $9, $10, $11) RETURNING id",
+                 "send_at_ns, kill_at_ns, economy, idempotency_key, created_ns, resolution) VALUES ($1, $2, "
+                 "$3, $4, "
+                 "$5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                  {submission.owner, submission.entity, submission.cover_page, submission.subject,
                   submission.comments, submission.priority, ToNs(submission.send_at),
-                  ToNs(submission.kill_at), submission.economy, key, ToNs(now)},
+                  ToNs(submission.kill_at), submission.economy, key, ToNs(now), submission.resolution},
                  OnUniqueViolation::kReport},
              detail::ReferenceStatement(year, count)},
             /*commit=*/false);
@@ -171,7 +172,7 @@ base::Result<core::NewSubmission> Store::GetSubmission(core::SubmissionId id) {
         Connection& c = tx.connection();
         auto row = c.Exec(
             "SELECT owner_id, entity_id, cover_page, subject, comments, priority, send_at_ns, kill_at_ns, "
-            "economy, idempotency_key FROM submissions WHERE id = $1",
+            "economy, idempotency_key, resolution FROM submissions WHERE id = $1",
             {id});
         if (!row) return tl::unexpected(row.error());
         if (row->rows.empty()) return {};
@@ -187,6 +188,7 @@ base::Result<core::NewSubmission> Store::GetSubmission(core::SubmissionId id) {
         submission.kill_at = cells.OptTime();
         submission.economy = cells.Bool();
         submission.idempotency_key = cells.Text();
+        submission.resolution = cells.Text();
         auto documents =
             c.Exec("SELECT name FROM submission_documents WHERE submission_id = $1 ORDER BY position", {id});
         if (!documents) return tl::unexpected(documents.error());

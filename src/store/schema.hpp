@@ -15,5 +15,7 @@ int LatestSchemaVersion();
 // Applies every step the database does not have yet; several nodes may call it at once (PostgreSQL: an
 // advisory lock, SQLite: BEGIN IMMEDIATE). Refuses a database newer than this code. Returns the version.
 base::Result<int> Migrate(Connection& connection, std::int64_t now_ns);
+// The same, stopping after step `target`: for tests that build a database of an older version.
+base::Result<int> MigrateTo(Connection& connection, std::int64_t now_ns, int target);
 
 }  // namespace faxd::store

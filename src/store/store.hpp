@@ -1,4 +1,5 @@
-// The persistence ports of the core (JobStore, DirectoryStore) on SQLite or PostgreSQL, chosen by URL:
+// The persistence ports of the core (JobStore, DirectoryStore, AccountStore) on SQLite or PostgreSQL, chosen
+// by URL:
 //   sqlite:/var/lib/faxd/faxd.db                   embedded, one node (or several processes on one host)
 //   postgresql://host:port/db?user=faxd&...        several nodes sharing one database (libpq URI)
 // Every port method is one transaction. Times are stored as BIGINT nanoseconds since the Unix epoch (UTC),
@@ -16,6 +17,8 @@
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
+#include "core/accounts.hpp"
+#include "core/listing.hpp"
 #include "core/ports.hpp"
 #include "store/connection.hpp"
 
@@ -35,36 +38,16 @@ struct StoreOptions {
     std::chrono::milliseconds busy_timeout{10'000};
 };
 
-// Keyset pagination: the last row of the previous page. Pages are newest first (created/started, then id).
-struct PageCursor {
-    base::WallTime time{};
-    std::int64_t id = 0;
-};
-
-struct JobFilter {
-    std::optional<core::UserId> owner;
-    std::optional<core::JobState> state;
-    std::optional<core::ReferenceNumber> reference;
-    std::optional<std::string> number;
-};
-
-struct InboundFilter {
-    std::optional<core::UserId> recipient;  // in this user's inbox
-    std::optional<core::InboundState> state;
-    std::optional<core::ReferenceNumber> reference;
-    std::optional<std::string> number;  // called number (DNIS)
-};
-
-template <typename T>
-struct Page {
-    std::vector<T> items;
-    std::optional<PageCursor> next;  // set when there may be more
-};
+// The API's listings (core/listing.hpp): filters, keyset cursors, pages.
+using core::InboundFilter;
+using core::JobFilter;
+using core::Page;
+using core::PageCursor;
 
 std::string_view InboundStateName(core::InboundState state);
 std::optional<core::InboundState> ParseInboundState(std::string_view name);
 
-class Store final : public core::JobStore, public core::DirectoryStore {
+class Store final : public core::JobStore, public core::DirectoryStore, public core::AccountStore {
 public:
     Store(std::unique_ptr<Connection> connection, StoreOptions options);
     ~Store() override;
@@ -92,7 +75,8 @@ public:
     base::Result<bool> ClaimForSending(core::JobId id, const core::NodeId& node,
                                        base::WallTime lease_until) override;
     base::Result<void> RenewLeases(const core::NodeId& node, base::WallTime lease_until) override;
-    base::Result<bool> RecordProgress(core::JobId id, const core::NodeId& node, int pages_in_attempt) override;
+    base::Result<bool> RecordProgress(core::JobId id, const core::NodeId& node,
+                                      int pages_in_attempt) override;
     base::Result<bool> FinishAttempt(core::JobId id, const core::NodeId& node, const core::Attempt& attempt,
                                      const core::RetryDecision& decision) override;
     base::Result<std::vector<core::JobId>> RecoverInterrupted(const core::NodeId& node, base::WallTime now,
@@ -113,6 +97,30 @@ public:
     base::Result<void> UpdateUser(const core::User& user) override;
     base::Result<core::EntityId> AddEntity(const core::FaxEntity& entity) override;
     base::Result<core::GroupId> AddGroup(const core::Group& group) override;
+    // One user with its numbers; kNotFound when there is none.
+    base::Result<core::User> GetUser(core::UserId id);
+    // Empty when no user has that login (not an error: a login form asks exactly this).
+    base::Result<std::optional<core::User>> FindUserByLogin(const std::string& login);
+
+    // core::AccountStore
+    base::Result<std::string> PasswordHash(core::UserId user) override;
+    base::Result<void> SetPasswordHash(core::UserId user, const std::string& hash) override;
+    base::Result<std::int64_t> AddToken(const core::ApiToken& token) override;
+    base::Result<core::ApiToken> FindToken(const std::string& hash, base::WallTime now) override;
+    base::Result<std::vector<core::ApiToken>> ListTokens(core::UserId user) override;
+    base::Result<bool> DeleteToken(core::UserId user, std::int64_t id) override;
+    base::Result<std::int64_t> AddWebhook(const core::Webhook& webhook) override;
+    base::Result<std::vector<core::Webhook>> ListWebhooks() override;
+    base::Result<core::Webhook> GetWebhook(std::int64_t id) override;
+    base::Result<bool> DeleteWebhook(std::int64_t id) override;
+    base::Result<std::vector<std::int64_t>> QueueDeliveries(
+        const std::vector<core::WebhookDelivery>& deliveries) override;
+    // Only deliveries of enabled webhooks: a disabled webhook's deliveries wait until it is enabled again.
+    base::Result<std::vector<core::WebhookDelivery>> DueDeliveries(base::WallTime now, int limit) override;
+    base::Result<void> RecordDeliveryAttempt(std::int64_t id, core::DeliveryState state,
+                                             base::WallTime next_attempt_at, int status,
+                                             const std::string& error) override;
+    base::Result<std::vector<core::WebhookDelivery>> ListDeliveries(std::int64_t webhook, int limit) override;
 
     // For the REST API: one page of jobs or received faxes, newest first, continuing after `after`.
     base::Result<Page<core::Job>> ListJobs(const JobFilter& filter, std::optional<PageCursor> after,
@@ -120,6 +128,8 @@ public:
     base::Result<Page<core::InboundFax>> ListInbound(const InboundFilter& filter,
                                                      std::optional<PageCursor> after, int limit);
     base::Result<core::InboundFax> GetInbound(std::int64_t id);
+    // Removes a received fax (not one still arriving) and returns its document's spool name.
+    base::Result<std::string> DeleteInbound(std::int64_t id);
 
     // Small durable key/value settings (queue stopped until, ...).
     base::Result<std::optional<std::string>> GetSetting(const std::string& key) override;

@@ -34,7 +34,7 @@ std::string BaseConfig(std::uint16_t port, const std::filesystem::path& spool) {
     return "[log]\nlevel = \"info\"\n[spool]\ndirectory = \"" + spool.string() + "\"\n[store]\nurl = \"sqlite:" +
            (spool / "faxd.db").string() + "\"\nnode = \"node-" + std::to_string(port) +
            "\"\n[sip]\nlisten = \"127.0.0.1\"\nport = " +
-           std::to_string(port) + "\n[media]\naddress = \"127.0.0.1\"\nport_min = 0\ntimeout = 10\n";
+           std::to_string(port) + "\n[media]\naddress = \"127.0.0.1\"\nport_min = 0\ntimeout = 10\n[http]\nenabled = false\n";
 }
 
 namespace {

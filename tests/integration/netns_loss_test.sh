@@ -35,6 +35,8 @@ directory = "$WORK/spool"
 port = 40000
 [media]
 port_min = 0
+[http]
+enabled = false
 TOML
 cat > "$WORK/a.toml" <<TOML
 [media]
