@@ -246,6 +246,17 @@ base::Result<void> ServerApi::DeleteJob(core::JobId id) {
     return {};
 }
 
+// The queue's stop switch only (not the global sending_enabled setting, which GET /settings shows).
+base::Result<bool> ServerApi::SendingStopped() {
+    auto value = parts_.store->GetSetting("queue.stopped_until");
+    if (!value) return tl::unexpected(value.error());
+    if (!*value || (*value)->empty()) return false;
+    if (**value == "forever") return true;
+    auto until = StoppedUntil();
+    if (!until) return tl::unexpected(until.error());
+    return *until && parts_.clock->WallNow() < **until;
+}
+
 base::Result<std::optional<base::WallTime>> ServerApi::StoppedUntil() {
     auto value = parts_.store->GetSetting("queue.stopped_until");
     if (!value) return tl::unexpected(value.error());

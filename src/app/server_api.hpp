@@ -64,7 +64,7 @@ public:
     base::Result<void> DeleteJob(core::JobId id) override;
 
     core::QueueControl& queue() override { return queue_; }
-    base::Result<bool> SendingStopped() override { return parts_.dispatcher->SendingStopped(); }
+    base::Result<bool> SendingStopped() override;
     base::Result<std::optional<base::WallTime>> StoppedUntil() override;
 
     base::Result<core::UserId> AddUser(const core::User& user) override;

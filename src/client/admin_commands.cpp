@@ -99,6 +99,7 @@ void AddUserFieldOptions(CLI::App* command, UserFields& fields) {
         command->add_option("--fax-email", fields.fax_email, "address that may send faxes by mail");
     given["numbers"] =
         command->add_option("--number", fields.numbers, "fax number (extension) of the user; repeat")
+            ->allow_extra_args(false)
             ->delimiter(',');
     given["permission"] = command
                               ->add_option("--permission", fields.permission,

@@ -191,8 +191,10 @@ void AddSend(CLI::App& app, Streams streams) {
     auto args = std::make_shared<SendArgs>();
     auto* send = app.add_subcommand("send", "Send documents as a fax to one or more numbers");
     send->add_option("files", args->files, "documents (PDF, PostScript, Office, images, text), in order");
+    // One value per --to (repeat it), so `--to 123 letter.pdf` never takes the document for a number.
     send->add_option("--to", args->to, "recipient number (required); repeat or separate with commas")
-        ->delimiter(',');
+        ->delimiter(',')
+        ->allow_extra_args(false);
     send->add_option("--cover", args->cover, "cover page template; \"none\" for no cover page");
     send->add_option("--subject", args->subject, "cover page subject");
     send->add_option("--comments", args->comments, "cover page comments");

@@ -57,7 +57,8 @@ public:
     virtual base::Result<void> SetPasswordHash(UserId user, const std::string& hash) = 0;
 
     virtual base::Result<std::int64_t> AddToken(const ApiToken& token) = 0;
-    // The token whose hash matches (and records last_used = now); kNotFound otherwise.
+    // The token whose hash matches; kNotFound otherwise. Records last_used = now when the stored stamp is
+    // more than a minute old (a minute-grained stamp keeps a write off every request).
     virtual base::Result<ApiToken> FindToken(const std::string& hash, base::WallTime now) = 0;
     virtual base::Result<std::vector<ApiToken>> ListTokens(UserId user) = 0;
     virtual base::Result<bool> DeleteToken(UserId user, std::int64_t id) = 0;  // false: not that user's

@@ -145,16 +145,21 @@ base::Result<std::int64_t> Store::AddToken(const core::ApiToken& token) {
 }
 
 base::Result<core::ApiToken> Store::FindToken(const std::string& hash, base::WallTime now) {
-    // One statement is one transaction: the look-up and the last_used stamp cannot come apart.
-    auto found =
-        Rows(Single(std::string("UPDATE api_tokens SET last_used_ns = $2 WHERE hash = $1 RETURNING ") +
-                        kTokenColumns,
-                    {hash, ToNs(now)}),
-             &TokenFromRow);
+    // last_used is a minute-grained stamp: rewriting it on every request would make each API call a durable
+    // write (measured: /me 5-22 ms instead of 0.4 ms). One statement is one transaction either way.
+    const std::int64_t stale_before = ToNs(now - std::chrono::minutes(1));
+    auto found = Rows(Single(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = $1", {hash}),
+                      &TokenFromRow);
     if (!found) return tl::unexpected(found.error());
     // The hash is not echoed: it identifies a live token.
     if (found->empty()) return base::MakeError(base::ErrorCode::kNotFound, "no such token");
-    return std::move(found->front());
+    core::ApiToken token = std::move(found->front());
+    if (!token.last_used || ToNs(*token.last_used) < stale_before) {
+        auto stamped = Single("UPDATE api_tokens SET last_used_ns = $2 WHERE id = $1", {token.id, ToNs(now)});
+        if (!stamped) return tl::unexpected(stamped.error());
+        token.last_used = now;
+    }
+    return token;
 }
 
 base::Result<std::vector<core::ApiToken>> Store::ListTokens(core::UserId user) {

@@ -122,6 +122,12 @@ TEST_F(StoreContract, TokensAreFoundByHashAndStampedWhenUsed) {
     // The stamp is stored, not only returned.
     EXPECT_EQ(Must(store_->ListTokens(alice_)).at(0).last_used, used);
 
+    // Within a minute the stamp stays (no write per request); after it, it moves.
+    EXPECT_EQ(Must(store_->FindToken("aaaa1111", used + 59s)).last_used, used);
+    EXPECT_EQ(Must(store_->ListTokens(alice_)).at(0).last_used, used);
+    EXPECT_EQ(Must(store_->FindToken("aaaa1111", used + 61s)).last_used, used + 61s);
+    EXPECT_EQ(Must(store_->ListTokens(alice_)).at(0).last_used, used + 61s);
+
     EXPECT_EQ(store_->FindToken("bbbb2222", used).error().code, base::ErrorCode::kNotFound);
     EXPECT_EQ(store_->FindToken("", used).error().code, base::ErrorCode::kNotFound);
     EXPECT_TRUE(Must(store_->ListTokens(bob_)).empty());

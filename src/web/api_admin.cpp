@@ -179,7 +179,10 @@ HttpResponse QueueView(ApiBackend& backend, const Context& context) {
     for (const core::QueueEntry& entry : *entries) {
         jobs.push_back({{"position", entry.position}, {"fax", JobJson(entry.job, *context.directory)}});
     }
+    auto settings = backend.Settings();
+    if (!settings) return FromError(settings.error());
     return Json(200, {{"sending_stopped", *stopped},
+                      {"sending_enabled", settings->sending_enabled},
                       {"stopped_until", *until ? json(FormatTime(**until)) : json(nullptr)},
                       {"jobs", jobs}});
 }

@@ -8,7 +8,6 @@
 #include <boost/beast/ssl.hpp>
 
 #include <unistd.h>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
