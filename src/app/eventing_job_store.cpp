@@ -47,7 +47,8 @@ base::Result<bool> EventingJobStore::RecordProgress(core::JobId id, const core::
     if (recorded && *recorded) {
         if (auto job = store_.GetJob(id)) {
             // pages_confirmed counts earlier attempts; this attempt resumed after them.
-            events_.JobPage(*job, {job->pages_confirmed + pages_in_attempt, job->pages_total, 0});
+            events_.JobPage(*job, {job->pages_confirmed + pages_in_attempt, job->pages_total,
+                                   bit_rate_ ? bit_rate_(id) : 0});
         }
     }
     return recorded;

@@ -10,7 +10,9 @@ namespace faxd::app {
 
 class EventingJobStore final : public core::JobStore {
 public:
-    EventingJobStore(core::JobStore& store, web::EventHub& events) : store_(store), events_(events) {}
+    // `bit_rate` tells the last page's bit rate of a job's call in progress (0 when unknown).
+    EventingJobStore(core::JobStore& store, web::EventHub& events, std::function<int(core::JobId)> bit_rate)
+        : store_(store), events_(events), bit_rate_(std::move(bit_rate)) {}
 
     base::Result<core::SubmissionResult> Submit(const core::NewSubmission& submission,
                                                 base::WallTime now) override;
@@ -75,6 +77,7 @@ private:
 
     core::JobStore& store_;
     web::EventHub& events_;
+    std::function<int(core::JobId)> bit_rate_;
 };
 
 }  // namespace faxd::app

@@ -116,7 +116,9 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
         [self] {
             if (self->webhooks_) self->webhooks_->Wake();
         });
-    server->jobs_ = std::make_unique<EventingJobStore>(*server->store_, *server->events_);
+    server->jobs_ = std::make_unique<EventingJobStore>(
+        *server->store_, *server->events_,
+        [self](core::JobId id) { return self->line_ ? self->line_->LastBitRate(id) : 0; });
 
     auto spool = store::Spool::Open(config.spool_dir / "documents");
     if (!spool) return tl::unexpected(spool.error());
@@ -179,7 +181,10 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
     sip_config.fax.header_info.clear();
     auto endpoint = sip::SipEndpoint::Start(
         sip_config, [self](const sip::InboundCallInfo& call) { return self->AdmitCall(call); },
-        [self](const sip::InboundFax& fax) { self->CallEnded(fax); });
+        [self](const sip::InboundFax& fax) { self->CallEnded(fax); },
+        [self](const sip::InboundCallInfo& call, int pages, int bit_rate) {
+            self->PageReceived(call, pages, bit_rate);
+        });
     if (!endpoint) return tl::unexpected(endpoint.error());
     server->endpoint_ = std::move(*endpoint);
 
@@ -370,6 +375,7 @@ base::Result<std::filesystem::path> FaxServer::AdmitCall(const sip::InboundCallI
                          "cannot create " + path->parent_path().string() + ": " + ec.message());
     std::lock_guard lock(admissions_mutex_);
     admissions_[call.call_id] = *admission;
+    admitted_at_[call.call_id] = clock_.WallNow();
     return *path;
 }
 
@@ -381,6 +387,7 @@ void FaxServer::CallEnded(const sip::InboundFax& fax) {
         if (auto it = admissions_.find(fax.call.call_id); it != admissions_.end()) {
             admission = it->second;
             admissions_.erase(it);
+            admitted_at_.erase(fax.call.call_id);
         }
     }
     if (admission) {
@@ -404,6 +411,29 @@ void FaxServer::CallEnded(const sip::InboundFax& fax) {
     if (auto record = records_->Record(fax); !record) {
         log->error("cannot write the call record: {}", record.error().ToString());
     }
+}
+
+// A page of an incoming fax is on disk: live progress for the API (no database read on the media thread; the
+// event hub does the rest on its own thread).
+void FaxServer::PageReceived(const sip::InboundCallInfo& call, int pages, int bit_rate) {
+    core::InboundFax fax;
+    {
+        std::lock_guard lock(admissions_mutex_);
+        auto it = admissions_.find(call.call_id);
+        if (it == admissions_.end()) return;
+        fax.id = it->second.id;
+        fax.reference = it->second.reference;
+        fax.destination = it->second.destination;
+        fax.document = it->second.document;
+        if (auto at = admitted_at_.find(call.call_id); at != admitted_at_.end()) fax.started = at->second;
+    }
+    fax.dnis = call.dnis;
+    fax.ani = call.ani;
+    fax.call_id = call.call_id;
+    fax.node = node_;
+    fax.state = core::InboundState::kReceiving;
+    fax.pages = pages;
+    events_->InboundPage(fax, {pages, 0, bit_rate});
 }
 
 void FaxServer::Wake() {

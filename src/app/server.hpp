@@ -48,6 +48,7 @@ private:
     void ApplyRuntimeSettings();
     base::Result<std::filesystem::path> AdmitCall(const sip::InboundCallInfo& call);
     void CallEnded(const sip::InboundFax& fax);
+    void PageReceived(const sip::InboundCallInfo& call, int pages, int bit_rate);
     void DispatchLoop();
     void RenderLoop();
     void Wake();
@@ -55,6 +56,9 @@ private:
     FaxdConfig config_;
     std::string node_;
     std::unique_ptr<store::Store> store_;
+    // Declared before the event hub, so they outlive it: its thread delivers what is queued when it stops.
+    std::unique_ptr<ServerApi> api_;
+    std::unique_ptr<web::WebhookSender> webhooks_;
     std::unique_ptr<web::EventHub> events_;
     std::unique_ptr<EventingJobStore> jobs_;  // the store with events: everything writes jobs through it
     std::optional<store::Spool> spool_;
@@ -67,12 +71,11 @@ private:
     std::unique_ptr<core::Dispatcher> dispatcher_;
     std::unique_ptr<core::InboundDesk> desk_;
     core::InboundRoutingConfig routing_;
-    std::unique_ptr<ServerApi> api_;
-    std::unique_ptr<web::WebhookSender> webhooks_;
     std::unique_ptr<web::HttpServer> http_;
 
     std::mutex admissions_mutex_;
     std::map<std::string, core::Admission> admissions_;  // by SIP Call-ID
+    std::map<std::string, base::WallTime> admitted_at_;  // by SIP Call-ID, for live page events
 
     std::mutex wake_mutex_;
     std::condition_variable wake_;

@@ -87,7 +87,13 @@ void SipFaxLine::Send(const core::OutgoingFax& fax, std::function<void(int)> on_
     auto state = std::make_shared<AttemptState>();
     state->fax = fax;
     state->on_page = std::move(on_page);
-    state->done = std::move(done);
+    state->done = [this, job = fax.job, done = std::move(done)](core::Attempt attempt) {
+        {
+            std::lock_guard lock(rates_mutex_);
+            rates_.erase(job);
+        }
+        done(std::move(attempt));
+    };
     state->started = std::chrono::time_point_cast<base::Duration>(std::chrono::system_clock::now());
     auto fail = [&](core::FailureClass failure, std::string reason) {
         core::Attempt attempt;
@@ -126,7 +132,13 @@ void SipFaxLine::DialTarget(std::shared_ptr<AttemptState> state, std::size_t ind
         call.route_max_channels = target.route->max_channels;
     }
     call.request_t38 = !state->fax.prefer_audio;
-    call.on_page_confirmed = state->on_page;
+    call.on_page_confirmed = [this, state](int pages, int bit_rate) {
+        {
+            std::lock_guard lock(rates_mutex_);
+            rates_[state->fax.job] = bit_rate;
+        }
+        state->on_page(pages);
+    };
     call.key = "job-" + std::to_string(state->fax.job);
     if (state->fax.disable_ecm) {
         t30::FaxSettings settings = config_.fax;  // with ECM off for this destination
@@ -143,6 +155,12 @@ void SipFaxLine::DialTarget(std::shared_ptr<AttemptState> state, std::size_t ind
         std::filesystem::remove(state->tiff, ec);
         state->done(std::move(attempt));
     });
+}
+
+int SipFaxLine::LastBitRate(core::JobId job) const {
+    std::lock_guard lock(rates_mutex_);
+    auto it = rates_.find(job);
+    return it == rates_.end() ? 0 : it->second;
 }
 
 }  // namespace faxd::app

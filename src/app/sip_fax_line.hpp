@@ -3,6 +3,9 @@
 // the call's result into the attempt the core records.
 #pragma once
 
+#include <map>
+#include <mutex>
+
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -36,6 +39,8 @@ public:
               std::function<void(core::Attempt)> done) override;
     void Cancel(core::JobId job) override;
     core::LineUse Usage() const override;
+    // The bit rate of the last page confirmed in the job's call in progress (0: none yet), for live events.
+    int LastBitRate(core::JobId job) const;
 
 private:
     void DialTarget(std::shared_ptr<struct AttemptState> state, std::size_t index);
@@ -43,6 +48,8 @@ private:
     sip::SipEndpoint& endpoint_;
     SipFaxLineConfig config_;
     SpoolPath spool_path_;
+    mutable std::mutex rates_mutex_;
+    std::map<core::JobId, int> rates_;  // calls in progress
 };
 
 // sip -> core vocabulary; exposed for tests.

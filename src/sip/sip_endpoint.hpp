@@ -1,6 +1,6 @@
 // faxd's SIP fax endpoint: answers fax calls and places them, over UDP, TCP or TLS, with T.38 or G.711.
-// sofia-sip does the signalling on a thread of its own; media runs on MediaEngine threads. Nothing here exposes
-// a sofia-sip type.
+// sofia-sip does the signalling on a thread of its own; media runs on MediaEngine threads. Nothing here
+// exposes a sofia-sip type.
 #pragma once
 
 #include <chrono>
@@ -28,9 +28,9 @@ enum class T38Switch {
 
 struct T38Local {
     bool enabled = true;
-    int redundancy = 3;             // previous IFPs in each UDPTL datagram
-    bool allow_fec = true;          // answer a peer's FEC offer with FEC
-    int max_datagram = 400;         // our T38FaxMaxDatagram
+    int redundancy = 3;      // previous IFPs in each UDPTL datagram
+    bool allow_fec = true;   // answer a peer's FEC offer with FEC
+    int max_datagram = 400;  // our T38FaxMaxDatagram
     int max_bit_rate = 14400;
     std::size_t min_far_datagram = 160;  // floor for peers that advertise tiny T38FaxMaxDatagram values
 };
@@ -38,7 +38,8 @@ struct T38Local {
 struct TlsConfig {
     bool enabled = false;
     std::uint16_t port = 5061;
-    // Directory holding agent.pem (our certificate and key) and cafile.pem (the CAs we trust), as sofia-sip wants.
+    // Directory holding agent.pem (our certificate and key) and cafile.pem (the CAs we trust), as sofia-sip
+    // wants.
     std::filesystem::path certificate_dir;
     bool verify_peer = true;
 };
@@ -90,18 +91,18 @@ struct OutboundCall {
     std::filesystem::path tiff;
     int first_page = 0;
     std::optional<t30::FaxSettings> fax;  // default: the endpoint's
-    bool allow_g711 = true;    // false: T.38 or nothing (the call fails if the peer never switches)
-    bool t38_in_offer = false; // offer T.38 (image) next to audio in the first INVITE
+    bool allow_g711 = true;     // false: T.38 or nothing (the call fails if the peer never switches)
+    bool t38_in_offer = false;  // offer T.38 (image) next to audio in the first INVITE
     // false: faxd never asks to switch this call to T.38 (a retry after T.38 trouble); the peer still may.
     bool request_t38 = true;
     // Runs on a media thread each time the far end confirms a page, with the pages confirmed so far in this
-    // call. Must be quick and thread-safe.
-    std::function<void(int pages_confirmed)> on_page_confirmed;
+    // call and the page's bit rate. Must be quick and thread-safe.
+    std::function<void(int pages_confirmed, int bit_rate)> on_page_confirmed;
     // A name the caller chooses (e.g. "job-42") to hang the call up with Hangup().
     std::string key;
     std::optional<DigestCredentials> credentials;
     std::chrono::seconds ring_timeout{60};
-    std::string route;        // the route this call goes out on ("" = none), for its channel limit
+    std::string route;           // the route this call goes out on ("" = none), for its channel limit
     int route_max_channels = 0;  // 0: no limit for the route
 };
 
@@ -110,6 +111,9 @@ struct OutboundCall {
 using InboundRouter = std::function<base::Result<std::filesystem::path>(const InboundCallInfo&)>;
 using InboundDone = std::function<void(const InboundFax&)>;
 using OutboundDone = std::function<void(const CallResult&)>;
+// Runs on a media thread each time an incoming fax completes a page (pages received so far in the call, the
+// page's bit rate). Must be quick and thread-safe.
+using InboundPage = std::function<void(const InboundCallInfo& call, int pages, int bit_rate)>;
 
 struct SipStats {
     int active_calls = 0;
@@ -125,7 +129,8 @@ struct SipStats {
 class SipEndpoint {
 public:
     static base::Result<std::unique_ptr<SipEndpoint>> Start(const SipConfig& config, InboundRouter router,
-                                                            InboundDone on_inbound);
+                                                            InboundDone on_inbound,
+                                                            InboundPage on_inbound_page = nullptr);
     ~SipEndpoint();  // hangs up every call and stops the threads
     SipEndpoint(const SipEndpoint&) = delete;
     SipEndpoint& operator=(const SipEndpoint&) = delete;

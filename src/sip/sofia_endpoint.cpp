@@ -36,7 +36,8 @@ SipEndpoint::SipEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SipEndpoint::~SipEndpoint() { Shutdown(); }
 
 base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& config, InboundRouter router,
-                                                              InboundDone on_inbound) {
+                                                              InboundDone on_inbound,
+                                                              InboundPage on_inbound_page) {
     auto impl = std::make_unique<Impl>();
     impl->config = config;
     if (config.inbound_auth.enabled) {
@@ -49,6 +50,7 @@ base::Result<std::unique_ptr<SipEndpoint>> SipEndpoint::Start(const SipConfig& c
     }
     impl->router = std::move(router);
     impl->on_inbound = std::move(on_inbound);
+    impl->on_inbound_page = std::move(on_inbound_page);
     impl->media_engine = std::make_unique<MediaEngine>(std::max(1u, std::thread::hardware_concurrency()));
 
     // sofia-sip state must be created and used on the thread that runs its root.

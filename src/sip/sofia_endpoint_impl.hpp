@@ -101,6 +101,7 @@ struct SipEndpoint::Impl {
     SipConfig config;
     InboundRouter router;
     InboundDone on_inbound;
+    InboundPage on_inbound_page;
     base::Logger log = base::GetLogger("sip");
 
     su_root_t* root = nullptr;
@@ -209,11 +210,13 @@ struct SipEndpoint::Impl {
             Post([this, nh, outcome] { OnMediaFinished(nh, outcome); });
         };
         events.on_page = [log = log, tag = call.tag,
-                          progress = call.outbound ? call.request.on_page_confirmed : nullptr](
+                          progress = call.outbound ? call.request.on_page_confirmed : nullptr,
+                          received = call.outbound ? nullptr : on_inbound_page, info = call.info](
                              const t30::PageStats& page, int total) {
             log->info("[{}] page {} of {} done: {} bit/s, {} bytes, {:.1f} s", tag, page.page, total,
                       page.bit_rate, page.encoded_bytes, page.seconds);
-            if (progress) progress(page.page);
+            if (progress) progress(page.page, page.bit_rate);
+            if (received) received(info, page.page, page.bit_rate);
         };
         auto media = MediaSession::Create(media_engine->NextContext(), config.media, std::move(job),
                                           std::move(events));

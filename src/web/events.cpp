@@ -15,51 +15,95 @@ EventHub::EventHub(core::AccountStore& accounts, const base::Clock& clock, Direc
       clock_(clock),
       directory_(std::move(directory)),
       default_level_(default_level),
-      wake_webhooks_(std::move(wake_webhooks)) {}
+      wake_webhooks_(std::move(wake_webhooks)),
+      worker_([this] { Run(); }) {}
+
+EventHub::~EventHub() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
+    }
+    queue_ready_.notify_all();
+    worker_.join();
+}
+
+void EventHub::Enqueue(std::function<void()> task) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        queue_.push_back(std::move(task));
+    }
+    queue_ready_.notify_one();
+}
+
+void EventHub::Run() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued was delivered
+            task = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        task();
+    }
+}
 
 std::string EventHub::SseFrame(const std::string& type, std::int64_t id, const std::string& json) {
     return "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " + json + "\n\n";
 }
 
 void EventHub::JobChanged(const core::Job& job) {
-    auto directory = directory_();
-    if (!directory) return;
-    std::string type = "fax.state_changed";
-    if (job.state == core::JobState::kQueued) type = "fax.queued";
-    auto may_see = [job](const core::Directory& d, const core::Caller& c) {
-        return core::MaySeeJob(d, c, job);
-    };
-    Publish(type, JobFaxId(job.id), JobJson(job, *directory), std::nullopt, may_see);
-    if (core::IsFinal(job.state)) {
-        Publish("fax.completed", JobFaxId(job.id), JobJson(job, *directory), std::nullopt, may_see);
-    }
+    Enqueue([this, job] {
+        auto directory = directory_();
+        if (!directory) return;
+        std::string type = "fax.state_changed";
+        if (job.state == core::JobState::kQueued) type = "fax.queued";
+        auto may_see = [job](const core::Directory& d, const core::Caller& c) {
+            return core::MaySeeJob(d, c, job);
+        };
+        Publish(type, JobFaxId(job.id), JobJson(job, *directory), std::nullopt, may_see);
+        if (core::IsFinal(job.state)) {
+            Publish("fax.completed", JobFaxId(job.id), JobJson(job, *directory), std::nullopt, may_see);
+        }
+    });
 }
 
 void EventHub::JobPage(const core::Job& job, PageProgress page) {
-    auto directory = directory_();
-    if (!directory) return;
-    Publish("fax.page", JobFaxId(job.id), JobJson(job, *directory), page,
+    Enqueue([this, job, page] {
+        auto directory = directory_();
+        if (!directory) return;
+        Publish(
+            "fax.page", JobFaxId(job.id), JobJson(job, *directory), page,
             [job](const core::Directory& d, const core::Caller& c) { return core::MaySeeJob(d, c, job); });
+    });
 }
 
 void EventHub::InboundChanged(const core::InboundFax& fax) {
-    auto directory = directory_();
-    if (!directory) return;
-    auto may_see = [fax](const core::Directory& d, const core::Caller& c) {
-        return core::MaySeeInbound(d, c, fax);
-    };
-    Publish("fax.state_changed", InboundFaxId(fax.id), InboundJson(fax, *directory), std::nullopt, may_see);
-    if (fax.state != core::InboundState::kReceiving) {
-        Publish("fax.received", InboundFaxId(fax.id), InboundJson(fax, *directory), std::nullopt, may_see);
-    }
+    Enqueue([this, fax] {
+        auto directory = directory_();
+        if (!directory) return;
+        auto may_see = [fax](const core::Directory& d, const core::Caller& c) {
+            return core::MaySeeInbound(d, c, fax);
+        };
+        Publish("fax.state_changed", InboundFaxId(fax.id), InboundJson(fax, *directory), std::nullopt,
+                may_see);
+        if (fax.state != core::InboundState::kReceiving) {
+            Publish("fax.received", InboundFaxId(fax.id), InboundJson(fax, *directory), std::nullopt,
+                    may_see);
+        }
+    });
 }
 
 void EventHub::InboundPage(const core::InboundFax& fax, PageProgress page) {
-    auto directory = directory_();
-    if (!directory) return;
-    Publish(
-        "fax.page", InboundFaxId(fax.id), InboundJson(fax, *directory), page,
-        [fax](const core::Directory& d, const core::Caller& c) { return core::MaySeeInbound(d, c, fax); });
+    Enqueue([this, fax, page] {
+        auto directory = directory_();
+        if (!directory) return;
+        Publish("fax.page", InboundFaxId(fax.id), InboundJson(fax, *directory), page,
+                [fax](const core::Directory& d, const core::Caller& c) {
+                    return core::MaySeeInbound(d, c, fax);
+                });
+    });
 }
 
 std::int64_t EventHub::Subscribe(const std::string& fax_id, Listener on_event) {

@@ -1,16 +1,21 @@
 // Fax events for live progress: state changes, pages, received faxes. Each event goes to the SSE streams
 // watching that fax and, as a stored delivery, to every webhook allowed to see it (WebhookSender sends them).
+// Publishing only queues the event: a thread of the hub's own does the fan-out, in order, so a publisher (a
+// media thread at a page boundary, the dispatcher) never waits for the database.
 // Events are made by the node that causes them; a webhook delivery is stored right after the change it
 // reports (a crash between the two loses that one notification, never the fax).
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +39,7 @@ public:
     using DirectorySource = std::function<std::shared_ptr<const core::Directory>()>;
     EventHub(core::AccountStore& accounts, const base::Clock& clock, DirectorySource directory,
              core::Permission default_level, std::function<void()> wake_webhooks);
+    ~EventHub();  // delivers what is queued, then stops the thread
 
     // Publishers (any thread).
     void JobChanged(const core::Job& job);  // fax.queued for kQueued, fax.completed for final states too
@@ -54,6 +60,8 @@ public:
     static std::string SseFrame(const std::string& type, std::int64_t id, const std::string& json);
 
 private:
+    void Enqueue(std::function<void()> task);
+    void Run();
     void Publish(const std::string& type, const std::string& fax_id, nlohmann::json fax,
                  const std::optional<PageProgress>& page,
                  const std::function<bool(const core::Directory&, const core::Caller&)>& may_see);
@@ -71,6 +79,12 @@ private:
     std::multimap<std::string, std::pair<std::int64_t, Listener>> listeners_;
     std::optional<std::vector<core::Webhook>> webhooks_;  // cached until changed (or 10 s old)
     base::WallTime webhooks_read_{};
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_ready_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::thread worker_;  // last: starts after everything above exists
 };
 
 }  // namespace faxd::web

@@ -92,6 +92,14 @@ class EventsTest(unittest.TestCase):
             self.api.request("DELETE", f"/api/v1/webhooks/{hook['id']}")
 
     def test_sse_progress_of_a_real_fax_over_the_test_line(self):
+        # Pages of the incoming side reach a webhook (the receiving fax has no id before it arrives).
+        secrets = {}
+        receiver = Receiver(lambda: secrets["s"])
+        self.addCleanup(receiver.stop)
+        hook = self.add_webhook(f"http://127.0.0.1:{receiver.port}/in", events=["fax.page", "fax.received"],
+                                **{"global": True})
+        secrets["s"] = hook["secret"]
+        self.addCleanup(lambda: self.api.request("DELETE", f"/api/v1/webhooks/{hook['id']}"))
         sent = self.api.send_fax("999", [pdf_document(self.faxd.dir)], {"cover": "none"})
         self.assertEqual(sent.status, 201, sent)
         fax = sent.json()["faxes"][0]
@@ -125,6 +133,7 @@ class EventsTest(unittest.TestCase):
         pages = [body["page"] for t, body in events if t == "fax.page"]
         self.assertTrue(pages, f"no page events: {types}")
         self.assertEqual(pages[-1]["number"], pages[-1]["of"])
+        self.assertIn(pages[-1]["bit_rate"], (4800, 7200, 9600, 12000, 14400))
         done = self.api.get(f"/api/v1/faxes/{fax['id']}").json()
         self.assertEqual(done["attempts"][0]["transport"], "t38")
         # The same fax arrived on the test number: the administrator's inbox has it.
@@ -134,6 +143,15 @@ class EventsTest(unittest.TestCase):
         self.assertEqual(inbound[0]["owner"]["name"], "admin")
         pdf = self.api.get(f"/api/v1/faxes/{inbound[0]['id']}/document")
         self.assertTrue(pdf.body.startswith(b"%PDF"))
+        hooks = wait_for(lambda: [d for d in receiver.events() if d["body"]["fax"]["id"] == inbound[0]["id"]
+                                  and d["event"] == "fax.received"], 30, "no fax.received webhook")
+        received_pages = [d["body"]["page"] for d in receiver.events()
+                          if d["event"] == "fax.page" and d["body"]["fax"]["id"] == inbound[0]["id"]]
+        self.assertTrue(received_pages, "no page event of the receiving side")
+        self.assertEqual(received_pages[-1]["number"], inbound[0]["pages"])
+        self.assertGreater(received_pages[-1]["bit_rate"], 0)
+        self.assertTrue(all(d["valid"] for d in receiver.events()))
+        self.assertEqual(hooks[0]["body"]["fax"]["state"], "received")
 
 
 if __name__ == "__main__":
