@@ -72,6 +72,8 @@ class AccessTest(unittest.TestCase):
         self.assertEqual(self.admin.post("/api/v1/users", {"login": "carol"}).status, 409)
         self.assertEqual(self.admin.post("/api/v1/users", {"login": "dave", "password": "short"}).status, 400)
         self.assertEqual(self.admin.post("/api/v1/users", {"login": "eve", "colour": "red"}).status, 400)
+        self.assertEqual(self.admin.get(f"/api/v1/users/{carol['id']}").json()["email"], "carol@example.com")
+        self.assertEqual(self.as_alice.get(f"/api/v1/users/{carol['id']}").status, 404)
         patched = self.admin.request("PATCH", f"/api/v1/users/{carol['id']}", json_body={"send_enabled": False})
         self.assertFalse(patched.json()["send_enabled"])
         token = self.admin.post(f"/api/v1/users/{carol['id']}/tokens", {"name": "laptop"}).json()

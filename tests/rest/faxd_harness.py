@@ -34,6 +34,28 @@ def free_sip_port():
     raise RuntimeError("no free SIP port")
 
 
+def _documented_operations():
+    """(method, regex) for every operation in docs/api/openapi.json: the tests may call only what it says."""
+    import re
+    with open(os.path.join(_REPO, "docs/api/openapi.json")) as f:
+        document = json.load(f)
+    operations = []
+    for template, item in document["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                operations.append((method.upper(), pattern))
+    return operations
+
+
+_OPERATIONS = _documented_operations()
+
+
+def documented(method, path):
+    path = path.split("?", 1)[0]
+    return any(m == method and p.match(path) for m, p in _OPERATIONS)
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -53,7 +75,9 @@ class Client:
         self.token = token
         self.basic = basic
 
-    def request(self, method, path, body=None, headers=None, json_body=None, timeout=60):
+    def request(self, method, path, body=None, headers=None, json_body=None, timeout=60, undocumented=False):
+        # Every call a test makes must be in the OpenAPI document (except the deliberate wrong ones).
+        assert undocumented or documented(method, path), f"{method} {path} is not in docs/api/openapi.json"
         headers = dict(headers or {})
         if self.token:
             headers["Authorization"] = "Bearer " + self.token
