@@ -1,7 +1,9 @@
 // faxd's configuration: one TOML file; every key optional, defaults built in (faxd --print-default-config).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +94,81 @@ struct HttpConfig {
     std::filesystem::path admin_token_file = "var/admin.token";
 };
 
+// The e-mail gateway (docs/mail.md): mail to fax over an SMTP listener and polled mailboxes, fax to mail,
+// receipts and alerts through the company's SMTP relay.
+enum class MailAuth { kAddress, kPin, kPgpSigned, kPgpEncrypted };
+
+struct MailAuthRule {
+    std::string domain;  // the sender's domain, lower case
+    MailAuth method = MailAuth::kAddress;
+};
+
+struct MailboxSourceConfig {
+    std::string name;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 110;
+    std::string protocol;  // "" = from the port; pop3, pop3s, imap, imaps
+    std::string user;
+    std::string password;
+    std::string folder = "INBOX";
+    bool require_tls = false;  // STARTTLS is used where offered either way
+    bool verify_certificate = true;
+    std::filesystem::path ca_file;
+    std::chrono::seconds interval{20};
+    std::optional<MailAuth> auth;  // empty: [mail] auth and its rules
+};
+
+struct MailConfig {
+    bool enabled = false;
+    std::string fax_domain = "fax.localhost";  // mail to <number>@<fax_domain> is faxed
+    std::string from_address = "faxd@localhost";
+    std::string from_name = "faxd";
+    std::string admin_address;  // alerts; "" = none
+    // Mail to fax: how senders prove who they are, by default and per sender domain.
+    MailAuth auth = MailAuth::kAddress;
+    std::vector<MailAuthRule> auth_rules;
+    // Require a pass for DKIM or SPF aligned with the From domain, as the trusted mail server wrote it into
+    // Authentication-Results (RFC 8601).
+    bool require_dkim_or_spf = false;
+    std::string trusted_authserv_id;
+    std::string body_as_page = "auto";  // auto (when it has real text), always, never
+    std::filesystem::path pgp_home;     // faxd's GnuPG home ("" = <spool>/../pgp)
+    std::filesystem::path pgp_secret_key_file;  // faxd's own key for encrypted attachments ("" = none)
+    // SMTP listener
+    bool smtp_enabled = true;
+    std::string smtp_listen = "127.0.0.1";
+    std::uint16_t smtp_port = 2525;
+    std::string smtp_hostname = "localhost";
+    std::filesystem::path smtp_tls_certificate;
+    std::filesystem::path smtp_tls_private_key;
+    bool smtp_implicit_tls = false;
+    int smtp_max_message_mb = 25;
+    // Polled mailboxes
+    std::vector<MailboxSourceConfig> mailboxes;
+    // The SMTP relay faxd sends through
+    std::string relay_host = "127.0.0.1";
+    std::uint16_t relay_port = 25;
+    std::string relay_tls = "none";  // none, starttls, implicit
+    std::string relay_user;
+    std::string relay_password;
+    bool relay_verify_certificate = true;
+    std::filesystem::path relay_ca_file;
+    // What faxd sends
+    bool enqueued_receipt = false;
+    bool return_receipt = true;
+    bool failed_call_notice = true;
+    std::string received_subject;    // "" = built-in template
+    std::string received_body;       // "" = built-in template
+    std::string received_file_name;  // "" = built-in; "kalliope" = F<0calling>_T<called>_date_time_id
+};
+
+// What [[users]] say about a user's mail (provisioned at start: the PIN hashed, the key imported).
+struct UserMailSecrets {
+    std::string login;
+    std::string pin;                     // "" = keep what the store has
+    std::filesystem::path pgp_key_file;  // "" = keep what the store has
+};
+
 struct FaxdConfig {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::filesystem::path spool_dir = "var/spool";
@@ -103,7 +180,9 @@ struct FaxdConfig {
     InboundConfig inbound;
     RenderConfig render;
     HttpConfig http;
+    MailConfig mail;
     std::vector<core::User> users;       // provisioned at start: created, or updated by login
+    std::vector<UserMailSecrets> user_mail_secrets;
     std::vector<EntityConfig> entities;  // created at start when no entity has the name
     std::vector<GroupConfig> groups;     // created at start when no group has the name
 };

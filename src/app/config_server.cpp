@@ -168,7 +168,7 @@ base::Result<void> ParseInbound(const toml::table& root, const std::string& sour
 }
 
 base::Result<void> ParseUsers(const toml::table& root, const std::string& source,
-                              std::vector<core::User>& users) {
+                              std::vector<core::User>& users, std::vector<UserMailSecrets>& mail_secrets) {
     const auto* list = root["users"].as_array();
     if (list == nullptr) return {};
     for (std::size_t i = 0; i < list->size(); ++i) {
@@ -187,6 +187,12 @@ base::Result<void> ParseUsers(const toml::table& root, const std::string& source
         rr.Get("attach_fax", user.attach_fax);
         rr.Get("cover_page", user.cover_page);
         rr.Get("language", user.language);
+        // The PIN is hashed when faxd provisions the user; the key file is imported into faxd's keyring.
+        UserMailSecrets secrets{user.login, "", ""};
+        std::string key_file;
+        rr.Get("mail_pin", secrets.pin);
+        rr.Get("pgp_key_file", key_file);
+        secrets.pgp_key_file = key_file;
         std::string format = "pdf";
         rr.Get("attachment_format", format);
         std::int64_t permission = -1;
@@ -212,6 +218,7 @@ base::Result<void> ParseUsers(const toml::table& root, const std::string& source
                 user.numbers.push_back(*text);
             }
         }
+        if (!secrets.pin.empty() || !secrets.pgp_key_file.empty()) mail_secrets.push_back(std::move(secrets));
         users.push_back(std::move(user));
     }
     return {};
@@ -368,8 +375,9 @@ base::Result<void> ParseServerSections(const toml::table& root, const std::strin
     if (auto inbound = ParseInbound(root, source, config.inbound); !inbound) return inbound;
     if (auto render = ParseRender(root, source, config.render); !render) return render;
     if (auto http = ParseHttp(root, source, config.http); !http) return http;
+    if (auto mail = ParseMailSection(root, source, config.mail); !mail) return mail;
     if (auto shared = ParseEntitiesAndGroups(root, source, config); !shared) return shared;
-    return ParseUsers(root, source, config.users);
+    return ParseUsers(root, source, config.users, config.user_mail_secrets);
 }
 
 }  // namespace faxd::app

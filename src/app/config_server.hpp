@@ -11,5 +11,7 @@ namespace faxd::app {
 
 base::Result<void> ParseServerSections(const toml::table& root, const std::string& source,
                                        FaxdConfig& config);
+// [mail] (config_mail.cpp).
+base::Result<void> ParseMailSection(const toml::table& root, const std::string& source, MailConfig& mail);
 
 }  // namespace faxd::app

@@ -3,7 +3,10 @@
 namespace faxd::app {
 
 void EventingJobStore::Changed(core::JobId id) {
-    if (auto job = store_.GetJob(id)) events_.JobChanged(*job);
+    if (auto job = store_.GetJob(id)) {
+        events_.JobChanged(*job);
+        if (observer_.job_finished && core::IsFinal(job->state)) observer_.job_finished(*job);
+    }
 }
 
 base::Result<core::SubmissionResult> EventingJobStore::Submit(const core::NewSubmission& submission,
@@ -81,7 +84,10 @@ base::Result<core::InboundFax> EventingJobStore::BeginInbound(const core::Inboun
 
 base::Result<void> EventingJobStore::FinishInbound(const core::InboundFax& fax) {
     auto finished = store_.FinishInbound(fax);
-    if (finished) events_.InboundChanged(fax);
+    if (finished) {
+        events_.InboundChanged(fax);
+        if (observer_.inbound_finished) observer_.inbound_finished(fax);
+    }
     return finished;
 }
 

@@ -72,12 +72,21 @@ public:
         return store_.PurgeOlderThan(before);
     }
 
+    // Told when a job reaches a final state and when a reception is closed (the e-mail gateway's receipts
+    // and fax-to-mail). Set before the threads that write jobs start; called on the writer's thread.
+    struct Observer {
+        std::function<void(const core::Job&)> job_finished;
+        std::function<void(const core::InboundFax&)> inbound_finished;
+    };
+    void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
 private:
     void Changed(core::JobId id);
 
     core::JobStore& store_;
     web::EventHub& events_;
     std::function<int(core::JobId)> bit_rate_;
+    Observer observer_;
 };
 
 }  // namespace faxd::app

@@ -219,6 +219,21 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
 
     server->ApplyRuntimeSettings();
     if (auto api = server->StartApi(); !api) return tl::unexpected(api.error());
+    if (config.mail.enabled) {
+        MailGatewayParts mail;
+        mail.config = &server->config_;
+        mail.api = server->api_.get();
+        mail.store = server->store_.get();
+        mail.spool = &*server->spool_;
+        mail.directory = config.spool_dir / "mail";
+        auto gateway = MailGateway::Start(mail);
+        if (!gateway) return tl::unexpected(gateway.error());
+        server->mail_ = std::move(*gateway);
+        EventingJobStore::Observer observer;
+        observer.job_finished = [self](const core::Job& job) { self->mail_->JobFinished(job); };
+        observer.inbound_finished = [self](const core::InboundFax& fax) { self->mail_->InboundFinished(fax); };
+        server->jobs_->SetObserver(std::move(observer));
+    }
 
     server->dispatch_thread_ = std::jthread([self] { self->DispatchLoop(); });
     server->render_thread_ = std::jthread([self] { self->RenderLoop(); });
@@ -235,6 +250,7 @@ void FaxServer::Stop() {
     if (stopping_.exchange(true)) return;
     if (http_) http_->Stop();
     if (webhooks_) webhooks_->Stop();
+    if (mail_) mail_->Stop();  // its notices of jobs that still end are kept for the next start
     Wake();
     if (dispatch_thread_.joinable()) dispatch_thread_.join();
     if (render_thread_.joinable()) render_thread_.join();
@@ -259,6 +275,9 @@ base::Result<void> FaxServer::Provision() {
     for (core::User user : config_.users) {
         if (const core::User* existing = find(user.login)) {
             user.id = existing->id;
+            // The mail PIN and PGP key are set through the API or by the mail gateway from [[users]].
+            user.mail_pin_hash = existing->mail_pin_hash;
+            user.pgp_fingerprint = existing->pgp_fingerprint;
             if (auto updated = store_->UpdateUser(user); !updated) return updated;
         } else if (auto added = store_->AddUser(user); !added) {
             return tl::unexpected(added.error());

@@ -12,6 +12,7 @@
 #include "app/config.hpp"
 #include "app/eventing_job_store.hpp"
 #include "app/fax_renderer.hpp"
+#include "app/mail_gateway.hpp"
 #include "app/received_spool.hpp"
 #include "app/server_api.hpp"
 #include "app/sip_fax_line.hpp"
@@ -38,6 +39,8 @@ public:
     store::Spool& spool() { return *spool_; }
     // The bound API port (0 when [http] is off).
     std::uint16_t http_port() const { return http_ ? http_->port() : 0; }
+    // The bound SMTP listener port (0 when the mail gateway or its listener is off).
+    std::uint16_t smtp_port() const { return mail_ ? mail_->smtp_port() : 0; }
 
 private:
     explicit FaxServer(const FaxdConfig& config) : config_(config) {}
@@ -72,6 +75,7 @@ private:
     std::unique_ptr<core::InboundDesk> desk_;
     core::InboundRoutingConfig routing_;
     std::unique_ptr<web::HttpServer> http_;
+    std::unique_ptr<MailGateway> mail_;
 
     std::mutex admissions_mutex_;
     std::map<std::string, core::Admission> admissions_;  // by SIP Call-ID

@@ -34,6 +34,10 @@ struct User {
     std::string cover_page = "default";
     std::string language = "en";
     std::optional<Permission> permission;  // empty: inherit the default level
+    // E-mail gateway: Argon2id hash of the PIN mails must carry ("" = none set), and the fingerprint of the
+    // user's PGP key in faxd's keyring ("" = none). Never shown by the API.
+    std::string mail_pin_hash;
+    std::string pgp_fingerprint;
 };
 
 Permission EffectivePermission(const User& user, Permission default_level);

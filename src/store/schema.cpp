@@ -263,7 +263,14 @@ constexpr std::string_view kStep4 = R"sql(
 CREATE INDEX jobs_created ON jobs (created_ns, id);
 )sql";
 
-constexpr std::array<std::string_view, 4> kSteps{kStep1, kStep2, kStep3, kStep4};
+// Step 5: how the e-mail gateway checks a user's mail (issue 7): the Argon2id hash of the PIN a mail must
+// carry, and the fingerprint of the user's PGP key (the public key itself lives in faxd's keyring).
+constexpr std::string_view kStep5 = R"sql(
+ALTER TABLE users ADD COLUMN mail_pin_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN pgp_fingerprint TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 5> kSteps{kStep1, kStep2, kStep3, kStep4, kStep5};
 
 std::string ForDialect(std::string_view sql, Dialect dialect) {
     const std::string_view id =
