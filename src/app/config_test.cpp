@@ -150,12 +150,73 @@ TEST(ConfigTest, ErrorsNameTheFileAndTheKey) {
         {"[[entities]]\nname = \"S\"\nnumber = \"3\"\nmembers = [ { send = true } ]",
          "a member needs a user"},
         {"[[groups]]\nname = \"G\"\nnumbers = [\"4a\"]", "groups[0].numbers holds digit strings"},
+        {"[mail]\nauth = \"password\"", "mail.auth is address, pin, pgp_signed or pgp_encrypted"},
+        {"[mail]\nfax_domain = \"fax@x\"", "mail.fax_domain must be a domain"},
+        {"[mail]\nrequire_dkim_or_spf = true", "needs mail.trusted_authserv_id"},
+        {"[mail.relay]\ntls = \"ssl\"", "mail.relay.tls is none, starttls or implicit"},
+        {"[mail.smtp]\nimplicit_tls = true", "implicit_tls needs a certificate"},
+        {"[[mail.mailboxes]]\nport = 2110\nuser = \"fax\"", "set protocol (pop3, pop3s, imap, imaps)"},
+        {"[[mail.mailboxes]]\nport = 995\nuser = \"fax\"\ninterval_seconds = 2", "at least 5"},
+        {"[[mail.auth_rules]]\ndomain = \"x.test\"\nauth = \"maybe\"", "auth_rules[0].auth is address"},
     };
     for (const auto& c : cases) {
         auto config = ParseConfig(c.text, "bad.toml");
         ASSERT_FALSE(config) << c.text;
         EXPECT_NE(config.error().message.find(c.expected), std::string::npos) << config.error().message;
     }
+}
+
+TEST(Config, MailSection) {
+    auto config = ParseConfig(R"(
+[mail]
+enabled = true
+fax_domain = "Fax.Example.COM"
+auth = "pin"
+[mail.relay]
+host = "smtp.example.com"
+port = 587
+tls = "starttls"
+[[mail.auth_rules]]
+domain = "Partner.Example"
+auth = "pgp_signed"
+[[mail.mailboxes]]
+host = "imap.example.com"
+port = 993
+user = "fax"
+password = "pw"
+interval_seconds = 30
+[[mail.mailboxes]]
+host = "pop.example.com"
+port = 1110
+protocol = "pop3"
+user = "fax2"
+auth = "address"
+[[users]]
+login = "anna"
+mail_pin = "4711"
+pgp_key_file = "keys/anna.asc"
+)",
+                              "mail.toml");
+    ASSERT_TRUE(config) << config.error().message;
+    const MailConfig& mail = config->mail;
+    EXPECT_TRUE(mail.enabled);
+    EXPECT_EQ(mail.fax_domain, "fax.example.com");
+    EXPECT_EQ(mail.auth, MailAuth::kPin);
+    EXPECT_EQ(mail.relay_port, 587);
+    EXPECT_EQ(mail.relay_tls, "starttls");
+    ASSERT_EQ(mail.auth_rules.size(), 1u);
+    EXPECT_EQ(mail.auth_rules[0].domain, "partner.example");
+    EXPECT_EQ(mail.auth_rules[0].method, MailAuth::kPgpSigned);
+    ASSERT_EQ(mail.mailboxes.size(), 2u);
+    EXPECT_EQ(mail.mailboxes[0].name, "fax@imap.example.com");
+    EXPECT_EQ(mail.mailboxes[0].interval, std::chrono::seconds(30));
+    EXPECT_FALSE(mail.mailboxes[0].auth.has_value());
+    EXPECT_EQ(mail.mailboxes[1].protocol, "pop3");
+    EXPECT_EQ(mail.mailboxes[1].auth, MailAuth::kAddress);
+    ASSERT_EQ(config->user_mail_secrets.size(), 1u);
+    EXPECT_EQ(config->user_mail_secrets[0].login, "anna");
+    EXPECT_EQ(config->user_mail_secrets[0].pin, "4711");
+    EXPECT_EQ(config->user_mail_secrets[0].pgp_key_file, "keys/anna.asc");
 }
 
 }  // namespace
