@@ -205,7 +205,7 @@ base::Result<void> MailGateway::ProvisionSecrets() {
         bool changed = false;
         if (!secrets.pin.empty() &&
             (user.mail_pin_hash.empty() || !web::VerifyPassword(user.mail_pin_hash, secrets.pin))) {
-            auto hash = web::HashPassword(secrets.pin);
+            auto hash = web::HashPin(secrets.pin);
             if (!hash) return tl::unexpected(hash.error());
             user.mail_pin_hash = *hash;
             changed = true;

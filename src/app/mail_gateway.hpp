@@ -97,6 +97,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::map<std::string, std::chrono::steady_clock::time_point> alerted_;  // alert key -> last sent
     std::vector<std::chrono::steady_clock::time_point> conversion_failures_;
+    // Wrong PINs per user in the last hour (intake thread only).
+    std::map<core::UserId, std::vector<std::chrono::steady_clock::time_point>> wrong_pins_;
     std::jthread intake_thread_;
     std::jthread notice_thread_;
     std::jthread watch_thread_;

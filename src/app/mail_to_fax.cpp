@@ -154,8 +154,16 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
                 Refuse(mail, reply_to, mail::RefusalReason::kMissingPin, "");
                 return Outcome::kRefused;
             }
-            if (sender->mail_pin_hash.empty() || !web::VerifyPassword(sender->mail_pin_hash, *pin)) {
-                log->warn("mail {} from <{}>: wrong PIN", id, from);
+            // Short PINs are guessable by mail: after 5 wrong ones in an hour the user's PIN mails are
+            // refused for the rest of that hour (the log says so; the user is told "wrong PIN").
+            const auto now = std::chrono::steady_clock::now();
+            auto& wrong = wrong_pins_[sender->id];
+            std::erase_if(wrong, [&](auto at) { return now - at > std::chrono::hours(1); });
+            const bool locked = wrong.size() >= 5;
+            if (locked || sender->mail_pin_hash.empty() || !web::VerifyPassword(sender->mail_pin_hash, *pin)) {
+                if (!locked) wrong.push_back(now);
+                log->warn("mail {} from <{}>: wrong PIN{}", id, from,
+                          locked ? " (5 wrong PINs within the hour: PIN mail of this user refused for now)" : "");
                 Refuse(mail, reply_to, mail::RefusalReason::kWrongPin, "");
                 return Outcome::kRefused;
             }

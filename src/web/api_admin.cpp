@@ -46,7 +46,7 @@ std::variant<core::User, HttpResponse> PathUser(HttpRequest& request, const Cont
 const std::vector<std::string_view> kUserFields = {
     "login",           "name",         "email",      "fax_email",         "numbers",    "send_enabled",
     "receive_enabled", "fax_to_email", "attach_fax", "attachment_format", "cover_page", "language",
-    "permission",      "password"};
+    "permission",      "password",     "mail_pin"};
 
 // Applies the JSON fields to `user`; returns an error response for a wrong value. The password is returned
 // separately (hashed by the caller).
@@ -91,6 +91,20 @@ std::optional<HttpResponse> ApplyUserFields(const json& body, core::User& user,
             }
         }
         if (body.contains("password")) password = body["password"].get<std::string>();
+        if (body.contains("mail_pin")) {
+            // Write-only, like the password: the PIN mails to the gateway carry (docs/mail.md); "" clears it.
+            const std::string pin = body["mail_pin"].get<std::string>();
+            if (pin.empty()) {
+                user.mail_pin_hash.clear();
+            } else {
+                if (pin.size() < 4 || pin.size() > 12 ||
+                    pin.find_first_not_of("0123456789") != std::string::npos)
+                    return JsonError(400, "invalid_field", "mail_pin: 4 to 12 digits, or \"\" to remove it");
+                auto hash = HashPin(pin);
+                if (!hash) return JsonError(400, "invalid_field", "mail_pin: " + hash.error().message);
+                user.mail_pin_hash = *hash;
+            }
+        }
     } catch (const json::exception&) {
         return JsonError(400, "invalid_field", "a user field has the wrong type (see docs/api.md)");
     }
@@ -142,7 +156,8 @@ HttpResponse PatchUser(HttpRequest& request, ApiBackend& backend, const Context&
     const json& body = std::get<json>(parsed);
     if (!context.caller.IsAdministrator()) {
         for (const auto& [key, value] : body.items()) {
-            if (key != "name" && key != "password" && key != "cover_page" && key != "language")
+            if (key != "name" && key != "password" && key != "cover_page" && key != "language" &&
+                key != "mail_pin")
                 return JsonError(403, "forbidden", "only administrators change '" + key + "'");
         }
     }

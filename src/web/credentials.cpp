@@ -109,9 +109,16 @@ base::Result<std::string> HashPassword(std::string_view password) {
                                    std::to_string(kMaxPasswordBytes) + " bytes, this one has " +
                                    std::to_string(password.size()));
     }
+    return HashPin(password);
+}
+
+base::Result<std::string> HashPin(std::string_view secret) {
+    if (secret.empty() || secret.size() > kMaxPasswordBytes) {
+        return base::MakeError(base::ErrorCode::kInvalidArgument, "a PIN has 1 to 1024 bytes");
+    }
     EnsureSodium();
     std::array<char, crypto_pwhash_STRBYTES> hash{};
-    if (crypto_pwhash_str_alg(hash.data(), password.data(), password.size(),
+    if (crypto_pwhash_str_alg(hash.data(), secret.data(), secret.size(),
                               crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
                               crypto_pwhash_ALG_ARGON2ID13) != 0) {
         // The only failure left once the length is checked: the 64 MiB could not be allocated.

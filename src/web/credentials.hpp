@@ -24,6 +24,9 @@ inline constexpr std::size_t kMaxPasswordBytes = 1024;
 base::Result<std::string> HashPassword(std::string_view password);
 
 // True when `password` matches `hash`; false for "" (no password login) or a malformed hash.
+// The same Argon2id hash without the password length rule, for short secrets such as the e-mail gateway's
+// PIN (4 to 12 digits; its guessing is bounded by the refusal per wrong PIN, not by the hash).
+base::Result<std::string> HashPin(std::string_view secret);
 bool VerifyPassword(std::string_view hash, std::string_view password);
 
 // An API token: "fxd_" + 43 characters of base64url (32 random bytes, no padding). Only `hash` (lowercase hex

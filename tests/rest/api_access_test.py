@@ -61,6 +61,14 @@ class AccessTest(unittest.TestCase):
         # A user changes a few things about themselves, not their permission.
         self.assertEqual(self.as_alice.request("PATCH", "/api/v1/users/me", json_body={"name": "Alice A."}).status, 200)
         self.assertEqual(self.as_alice.request("PATCH", "/api/v1/users/me", json_body={"permission": 10}).status, 403)
+        # The mail gateway's PIN: users set their own, write-only, digits only.
+        pin = self.as_alice.request("PATCH", "/api/v1/users/me", json_body={"mail_pin": "4711"})
+        self.assertEqual(pin.status, 200, pin)
+        self.assertNotIn("mail_pin", pin.json())
+        self.assertNotIn("4711", pin.body.decode())
+        bad = self.as_alice.request("PATCH", "/api/v1/users/me", json_body={"mail_pin": "47a1"})
+        self.assertEqual(bad.status, 400, bad)
+        self.assertIn("mail_pin", bad.json()["error"]["message"])
         self.assertEqual(self.as_alice.get("/api/v1/me").json()["name"], "Alice A.")
 
     def test_users_tokens_entities_groups_routes_settings(self):
