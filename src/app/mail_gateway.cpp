@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -88,10 +89,17 @@ base::Result<std::unique_ptr<MailGateway>> MailGateway::Start(MailGatewayParts p
     mail::OutboxEvents events;
     events.relay_unreachable = [self](const std::string& error) {
         base::GetLogger("mail")->error("mail relay unreachable, mails wait in the outbox: {}", error);
-        self->Alert("relay", "[faxd alert] mail server unreachable",
-                    "faxd cannot reach its mail server (" + self->mail().relay_host + ":" +
-                        std::to_string(self->mail().relay_port) + "): " + error +
-                        "\n\nMails wait in faxd's outbox and are sent when it is back.\n");
+        // Queued like every mail: it reaches the administrator when the relay is back.
+        mail::RelayUnreachableAlert alert;
+        alert.relay = self->mail().relay_host + ":" + std::to_string(self->mail().relay_port);
+        const std::time_t now = std::time(nullptr);
+        std::tm local{};
+        localtime_r(&now, &local);
+        alert.since = mail::LocalDateTimeFromTm(local);
+        alert.error = error;
+        alert.waiting_mails = self->outbox_ ? static_cast<int>(self->outbox_->stats().queued) : 0;
+        const auto text = mail::BuildAlert(alert, self->parts_.config->queue.node);
+        self->Alert("relay", text.subject, text.text_body);
     };
     events.relay_back = [] { base::GetLogger("mail")->info("mail relay reachable again; sending the outbox"); };
     events.given_up = [](const std::string& id, const std::string& error) {
@@ -404,6 +412,13 @@ void MailGateway::Alert(const std::string& key, const std::string& subject, cons
 
 // Once a minute: conversion failures piling up, jobs stuck in the queue, mailboxes that cannot be read.
 void MailGateway::WatchLoop() {
+    const auto local_now = [] {
+        const std::time_t now = std::time(nullptr);
+        std::tm local{};
+        localtime_r(&now, &local);
+        return mail::LocalDateTimeFromTm(local);
+    };
+    const std::string node = parts_.config->queue.node;
     while (!stopping_) {
         {
             std::unique_lock lock(mutex_);
@@ -418,26 +433,45 @@ void MailGateway::WatchLoop() {
             failures = conversion_failures_.size();
         }
         if (failures >= 5) {
-            Alert("conversion", "[faxd alert] documents fail to convert",
-                  std::to_string(failures) +
-                      " faxes failed in the last 15 minutes because their documents could not be converted.\n"
-                      "See faxd's log (renderer) for the files and errors.\n");
+            mail::ConversionFailuresAlert alert;
+            alert.failures = static_cast<int>(failures);
+            alert.window_seconds = 15 * 60;
+            const auto text = mail::BuildAlert(alert, node);
+            Alert("conversion", text.subject, text.text_body);
         }
-        if (auto queued = parts_.store->QueuedJobs(1); queued && !queued->empty()) {
-            const core::Job& oldest = queued->front();
-            const auto age = parts_.api->Now() - oldest.created;
-            if (age > std::chrono::hours(1) && oldest.state == core::JobState::kQueued) {
-                Alert("queue", "[faxd alert] the fax queue is stuck",
-                      "Fax " + oldest.reference.ToString() + " has waited to be converted for " +
-                          std::to_string(std::chrono::duration_cast<std::chrono::minutes>(age).count()) +
-                          " minutes.\n");
+        // Stuck: a job waiting over an hour to be converted, or due for over an hour and not dialled while
+        // the queue is not stopped.
+        const base::WallTime wall = parts_.api->Now();
+        std::optional<core::Job> stuck;
+        if (auto queued = parts_.store->QueuedJobs(1); queued && !queued->empty() &&
+                                                        wall - queued->front().created > std::chrono::hours(1)) {
+            stuck = queued->front();
+        }
+        auto stopped = parts_.api->SendingStopped();
+        if (!stuck && stopped && !*stopped) {
+            if (auto due = parts_.store->DueJobs(wall - std::chrono::hours(1), 1); due && !due->empty()) {
+                stuck = due->front();
             }
         }
-        for (const auto& poller : pollers_) {
-            const auto status = poller->status();
-            if (!status.last_error.empty()) {
-                Alert("mailbox", "[faxd alert] a fax mailbox cannot be read", status.last_error + "\n");
-            }
+        if (stuck) {
+            mail::QueueStuckAlert alert;
+            alert.oldest_job_age_seconds =
+                std::chrono::duration_cast<std::chrono::seconds>(wall - stuck->created).count();
+            alert.job_count = 1;
+            alert.oldest_reference = stuck->reference.ToString();
+            const auto text = mail::BuildAlert(alert, node);
+            Alert("queue", text.subject, text.text_body);
+        }
+        for (std::size_t i = 0; i < pollers_.size(); ++i) {
+            const auto status = pollers_[i]->status();
+            if (status.last_error.empty()) continue;
+            mail::MailboxPollAlert alert;
+            alert.mailbox = mail().mailboxes[i].name;
+            alert.since = local_now();
+            alert.error = status.last_error;
+            alert.failed_polls = 1;
+            const auto text = mail::BuildAlert(alert, node);
+            Alert("mailbox:" + alert.mailbox, text.subject, text.text_body);
         }
     }
 }
