@@ -444,6 +444,47 @@ ProcessSample SampleProcess(pid_t pid) {
     return sample;
 }
 
+std::map<int, std::string> ThreadRolesByGdb(pid_t pid) {
+    std::map<int, std::string> roles;
+    const std::string command = "gdb -p " + std::to_string(pid) +
+                                " -batch -nx -ex 'set pagination off' -ex 'thread apply all bt' 2>/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return roles;
+    std::string text;
+    char chunk[4096];
+    while (const std::size_t got = std::fread(chunk, 1, sizeof chunk, pipe)) text.append(chunk, got);
+    ::pclose(pipe);
+    // Each thread's block starts "Thread 19 (Thread 0x... (LWP 17795) "faxd"):"; the first of these functions
+    // found in it says what the thread is for.
+    static const std::pair<const char*, const char*> kRoles[] = {
+        {"MailGateway::IntakeLoop", "mail intake"},    {"MailGateway::NoticeLoop", "mail notices"},
+        {"MailGateway::WatchLoop", "mail alert watch"}, {"FaxServer::RenderLoop", "render"},
+        {"FaxServer::DispatchLoop", "dispatch"},        {"boost::asio::thread_pool", "SMTP delivery pool"},
+        {"AsioSmtpServer::RunLoop", "SMTP io"},         {"BeastHttpServer::RunLoop", "HTTP io"},
+        {"MailOutbox::Run", "mail outbox"},             {"WebhookSender::Run", "webhooks"},
+        {"EventHub::Run", "events"},                    {"SipEndpoint", "SIP"},
+    };
+    auto name = [&](int tid, const std::string& block) {
+        if (tid == 0) return;
+        for (const auto& [needle, role] : kRoles) {
+            if (block.find(needle) != std::string::npos) {
+                roles[tid] = role;
+                return;
+            }
+        }
+        roles[tid] = tid == pid ? "main" : "other";
+    };
+    std::size_t at = text.find("\nThread ");
+    while (at != std::string::npos) {
+        const std::size_t next = text.find("\nThread ", at + 1);
+        const std::string block = text.substr(at, next == std::string::npos ? std::string::npos : next - at);
+        const auto lwp = block.find("(LWP ");
+        name(lwp == std::string::npos ? 0 : std::atoi(block.c_str() + lwp + 5), block);
+        at = next;
+    }
+    return roles;
+}
+
 std::vector<ThreadUse> ThreadsBetween(const ProcessSample& before, const ProcessSample& after) {
     const double wall = static_cast<double>(after.at_ns - before.at_ns) / 1e9;
     std::vector<ThreadUse> out;

@@ -179,6 +179,10 @@ struct ProcessSample {
 };
 ProcessSample SampleProcess(pid_t pid);
 
+// What each thread of `pid` runs, from one `gdb -batch` backtrace (the outermost faxd or Asio function),
+// by tid; empty when gdb is missing or cannot attach. Stops the process for a second or two.
+std::map<int, std::string> ThreadRolesByGdb(pid_t pid);
+
 struct ThreadUse {
     int tid = 0;
     double run_s = 0, wait_s = 0, off_s = 0;  // off: neither running nor runnable (blocked: I/O, locks, idle)

@@ -49,8 +49,8 @@ std::string Thumbnail(const std::filesystem::path& tiff, const std::filesystem::
 void MailGateway::Refuse(const mail::ParsedMail& parsed, const std::string& to, mail::RefusalReason reason,
                          const std::string& detail) {
     auto log = base::GetLogger("mail");
-    log->warn("mail from <{}> refused ({}): {}; nothing faxed", parsed.from_address,
-              mail::RefusalReasonName(reason), detail);
+    log->warn("mail from <{}> refused ({}){}; nothing faxed", parsed.from_address, mail::RefusalReasonName(reason),
+              detail.empty() ? "" : ": " + detail);
     // A failed DKIM/SPF check means the From may be forged: answering it would send mail to a stranger
     // (backscatter), so that refusal is only logged.
     if (reason == mail::RefusalReason::kDkimSpfFailed) return;
@@ -81,6 +81,7 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
         if (!job) return tl::unexpected(job.error());
         const core::User* owner = (*directory)->FindUser(job->owner);
         std::string to = header.value("to", "");
+        if (to.empty()) to = RecallReplyAddress(job->id);
         if (to.empty() && owner != nullptr) to = AddressOf(*owner);
         if (to.empty()) return {};  // nobody to tell
         auto attempts = parts_.store->Attempts(job->id);
@@ -121,7 +122,9 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
             if (!thumbnail.empty()) facts.thumbnail_cid = "first-page";
         }
         const mail::NoticeText text = mail::BuildReceipt(facts);
-        return Send({to}, text.subject, text.text_body, text.html_body, std::move(attachments), thumbnail);
+        auto sent = Send({to}, text.subject, text.text_body, text.html_body, std::move(attachments), thumbnail);
+        if (sent && kind == "receipt") ForgetReplyAddress(job->id);
+        return sent;
     }
 
     if (kind == "inbound") {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/atomic_file.hpp"
 #include "base/log.hpp"
 #include "mail/fax_address.hpp"
 #include "mail/mail_compose.hpp"
@@ -318,6 +319,7 @@ void MailGateway::JobFinished(const core::Job& job) {
         std::lock_guard lock(mutex_);
         conversion_failures_.push_back(std::chrono::steady_clock::now());
     }
+    if (job.state == core::JobState::kCancelled) ForgetReplyAddress(job.id);
     if (!mail().return_receipt || job.state == core::JobState::kCancelled) return;
     nlohmann::json notice{{"kind", "receipt"}, {"job", job.id}};
     if (auto put = notices_.Put(notice.dump(), ""); !put) {
@@ -394,6 +396,23 @@ base::Result<void> MailGateway::Send(const std::vector<std::string>& to, const s
     auto queued = outbox_->Enqueue("", to, *composed);
     if (!queued) return tl::unexpected(queued.error());
     return {};
+}
+
+base::Result<void> MailGateway::RememberReplyAddress(core::JobId job, const std::string& address) {
+    const auto directory = parts_.directory / "reply";
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    return base::WriteFileAtomically(directory / std::to_string(job), address);
+}
+
+std::string MailGateway::RecallReplyAddress(core::JobId job) const {
+    auto text = ReadText(parts_.directory / "reply" / std::to_string(job));
+    return text ? *text : std::string();
+}
+
+void MailGateway::ForgetReplyAddress(core::JobId job) {
+    std::error_code ec;
+    std::filesystem::remove(parts_.directory / "reply" / std::to_string(job), ec);
 }
 
 void MailGateway::Alert(const std::string& key, const std::string& subject, const std::string& body) {

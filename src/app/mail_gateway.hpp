@@ -78,6 +78,10 @@ private:
                             const std::string& text, const std::string& html,
                             std::vector<std::pair<std::string, std::string>> attachments_name_data,
                             const std::string& thumbnail_png = {}, const std::string& in_reply_to = {});
+    // Where a mail-submitted job's receipt goes: <directory>/reply/<job id>, written atomically.
+    base::Result<void> RememberReplyAddress(core::JobId job, const std::string& address);
+    std::string RecallReplyAddress(core::JobId job) const;
+    void ForgetReplyAddress(core::JobId job);
     void Alert(const std::string& key, const std::string& subject, const std::string& body);
     void WatchLoop();
     void Wake();

@@ -192,7 +192,9 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
             }
             // Fax only what the signature covers (headers and, for inline signatures, attachments are not).
             if (verified->kind == mail::VerifiedMail::Kind::kPgpMime) {
-                auto inner = mail::ParseMail(verified->signed_content, limits);
+                // A signed part has only Content-* fields (RFC 3156), which GMime does not count as message
+                // headers; a neutral MIME-Version makes it a message to the intake.
+                auto inner = mail::ParseMail("MIME-Version: 1.0\r\n" + verified->signed_content, limits);
                 if (!inner) {
                     Refuse(mail, reply_to, mail::RefusalReason::kBadSignature,
                            "the signed part cannot be read: " + inner.error().message);
@@ -334,6 +336,12 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
         }
         for (const core::Job& job : submitted->jobs) {
             references.push_back(job.reference.ToString());
+            // The return receipt goes where the mail came from (it may differ from the user's fax_email).
+            if (auto kept = this->mail().return_receipt ? RememberReplyAddress(job.id, reply_to) : base::Result<void>();
+                !kept) {
+                log->warn("mail {}: the receipt of {} will go to the user's address: {}", id,
+                          job.reference.ToString(), kept.error().message);
+            }
             if (this->mail().enqueued_receipt && !submitted->replayed) {
                 nlohmann::json notice{{"kind", "queued"}, {"job", job.id}, {"to", reply_to}};
                 if (auto put = notices_.Put(notice.dump(), ""); !put) {

@@ -2,6 +2,16 @@
 #include "sip/sofia_endpoint_impl.hpp"
 
 namespace faxd::sip {
+namespace {
+
+// Our number as the user part of From: the far end's caller ID (ANI). NUTAG_M_USERNAME only sets the
+// Contact's user part, and sofia-sip's default From has no user at all. "" leaves sofia's default.
+std::string FromHeader(const SipConfig& config) {
+    if (config.local_number.empty()) return {};
+    return "<sip:" + config.local_number + "@" + config.listen_address + ">";
+}
+
+}  // namespace
 
 void SipEndpoint::Impl::PlaceCall(OutboundCall request, OutboundDone done) {
     CallResult early;
@@ -43,8 +53,10 @@ void SipEndpoint::Impl::PlaceCall(OutboundCall request, OutboundDone done) {
     call->tag = "out-" + std::to_string(++call_counter);
     call->request = request;
     call->on_done = std::move(done);
+    const std::string from = FromHeader(config);
     nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(call.get())),
-                                  SIPTAG_TO_STR(request.target.c_str()), TAG_END());
+                                  SIPTAG_TO_STR(request.target.c_str()),
+                                  TAG_IF(!from.empty(), SIPTAG_FROM_STR(from.c_str())), TAG_END());
     call->nh = nh;
     Call& c = *call;
     calls[nh] = std::move(call);
@@ -96,8 +108,10 @@ bool SipEndpoint::Impl::RetryWithCredentials(Call& call, int status, const sip_t
               DigestAlgorithmName(challenge->algorithm), call.request.credentials->username);
     const std::string call_id = sip && sip->sip_call_id ? sip->sip_call_id->i_id : "";
     nua_handle_t* old_nh = call.nh;
+    const std::string from = FromHeader(config);
     nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(static_cast<HandleOwner*>(&call)),
                                   SIPTAG_TO_STR(call.request.target.c_str()),
+                                  TAG_IF(!from.empty(), SIPTAG_FROM_STR(from.c_str())),
                                   TAG_IF(!call_id.empty(), SIPTAG_CALL_ID_STR(call_id.c_str())), TAG_END());
     // The call moves to the new handle; the old one is done.
     auto owned = std::move(calls[old_nh]);

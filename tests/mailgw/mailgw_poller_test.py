@@ -11,10 +11,12 @@ import email.policy
 import email.utils
 import shutil
 import tempfile
+import time
 import unittest
 
 from mailgw_support import (KEEP, PASSWORD, DovecotServer, MailFaxd, MailSystem, mailbox_count_imap,
-                            mailbox_count_pop3, message_id, pdf_document, text_of, wait_for)
+                            mailbox_count_pop3, message_id, pdf_document, self_signed_certificate, text_of,
+                            wait_for)
 
 
 def mail(sender, subject, body="Please fax this letter to the numbers in the subject, thank you.",
@@ -40,11 +42,12 @@ class MailboxPollerTest(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="faxd-mailgw-poll-")
         # Dovecot with TLS (IMAPS, POP3S, STARTTLS on the plain ports; a self-signed certificate), which also
         # holds the users' own mailboxes, and one without any TLS for the plain protocols.
-        cls.mail = MailSystem(["alice", "bob", "fax-imaps", "fax-pop3s", "fax-starttls", "fax-pin"])
+        cls.mail = MailSystem(["alice", "bob", "fax-imaps", "fax-pop3s", "fax-starttls", "fax-pin", "fax-badca"])
         cls.plain = DovecotServer({"fax-pop": PASSWORD, "fax-imap": PASSWORD}, tls=False).start()
         cls.faxd = None
         tls = cls.mail.dovecot
-        cls.pdf = open(pdf_document(cls.work, 2, "Poller"), "rb").read()
+        with open(pdf_document(cls.work, 2, "Poller"), "rb") as f:
+            cls.pdf = f.read()
         alice = "Alice Example <alice@example.test>"
         cls.msgid_twice = message_id()
         # POP3, plain: a broadcast to two numbers.
@@ -63,6 +66,9 @@ class MailboxPollerTest(unittest.TestCase):
         # A mailbox whose own auth rule wants a PIN: one mail without, one with the right PIN.
         cls.mail.deliver("fax-pin", mail(alice, "5550208"))
         cls.mail.deliver("fax-pin", mail(alice, "5550209", body="Please fax this short note.\nPIN: 2468\n"))
+        # STARTTLS with a CA that did not sign Dovecot's certificate: no login, the mail stays.
+        cls.mail.deliver("fax-badca", mail(alice, "5550211"))
+        cls.other_ca, _ = self_signed_certificate(cls.work)
 
         def box(name, port, protocol, user, more=""):
             return f"""
@@ -77,7 +83,7 @@ interval_seconds = 5
 {more}"""
         ca = f'ca_file = "{tls.cert}"'
         try:
-            cls.faxd = MailFaxd("poll", cls.mail.sink_port, extra=f"""
+            cls.faxd = MailFaxd("poll", cls.mail.sink_port, extra="""
 [[users]]
 login = "alice"
 name = "Alice Example"
@@ -89,13 +95,14 @@ email = "bob@example.test"
 [[entities]]
 name = "Sales"
 number = "300"
-members = [ {{ user = "alice", send = true, receive = true }} ]
+members = [ { user = "alice", send = true, receive = true } ]
 """ + box("pop-plain", cls.plain.pop3_port, "pop3", "fax-pop")
                 + box("imap-plain", cls.plain.imap_port, "imap", "fax-imap")
                 + box("imaps", tls.imaps_port, "imaps", "fax-imaps", ca)
                 + box("pop3s", tls.pop3s_port, "pop3s", "fax-pop3s", ca)
                 + box("imap-starttls", tls.imap_port, "imap", "fax-starttls", ca + "\nrequire_tls = true")
-                + box("pop3s-pin", tls.pop3s_port, "pop3s", "fax-pin", ca + '\nauth = "pin"'))
+                + box("pop3s-pin", tls.pop3s_port, "pop3s", "fax-pin", ca + '\nauth = "pin"')
+                + box("imap-badca", tls.imap_port, "imap", "fax-badca", f'ca_file = "{cls.other_ca}"'))
         except Exception:
             cls.tearDownClass()
             raise
@@ -121,6 +128,11 @@ members = [ {{ user = "alice", send = true, receive = true }} ]
         else:
             self.assertEqual(mailbox_count_pop3(dovecot, user), 0)
 
+    def assert_logins_used_tls(self, box):
+        """faxd warns of every login without TLS; a TLS mailbox has no such warning (the bad-CA mailbox
+        shows that TLS there is real and its certificate checked)."""
+        self.assertNotIn(f"mailbox '{box}': logged in to", self.faxd.log_text())
+
     def test_pop3_plain_broadcast_to_two_numbers(self):
         first, second = self.jobs("5550201")[0], self.jobs("5550202")[0]
         self.assertNotEqual(first["id"], second["id"])
@@ -129,12 +141,14 @@ members = [ {{ user = "alice", send = true, receive = true }} ]
             self.assertFalse(job.get("entity"), job)
             self.assertIn(job["state"], ("queued", "converting", "scheduled"), job)
         self.assert_emptied(self.plain, "fax-pop", "pop3")
+        self.assertIn("mailbox 'pop-plain': logged in to pop3 127.0.0.1", self.faxd.log_text())
 
     def test_imap_plain_number_at_entity_and_the_same_mail_twice(self):
         job = self.jobs("5550203")[0]
         self.assertEqual(job["owner"]["login"], "alice")
         self.assertEqual(job["entity"], "Sales", job)
         self.assert_emptied(self.plain, "fax-imap", "imap")
+        self.assertIn("mailbox 'imap-plain': logged in to imap 127.0.0.1", self.faxd.log_text())
         # Both copies were taken from the mailbox and handled (the non-member's mail after them): still one job.
         self.mail.wait_for_mail("bob", lambda m: "5550210" in m["subject"], why="no refusal for bob")
         self.assertEqual(len(self.faxd.jobs_to("5550203")), 1, self.faxd.jobs_to("5550203"))
@@ -153,16 +167,28 @@ members = [ {{ user = "alice", send = true, receive = true }} ]
         self.assertEqual(plain["owner"]["login"], "alice")
         self.assertEqual(entity["owner"]["login"], "alice")
         self.assert_emptied(self.mail.dovecot, "fax-imaps", "imap")
+        self.assert_logins_used_tls("imaps")
+
+    def test_mail_arriving_later_is_taken_at_a_later_poll(self):
+        self.jobs("5550204")  # the first poll of the mailbox is done
+        started = time.time()
+        self.mail.deliver("fax-imaps", mail("Alice Example <alice@example.test>", "5550212"))
+        job = self.jobs("5550212")[0]
+        self.assertLess(time.time() - started, 5 + 10, "not taken within the 5 s interval (and some slack)")
+        self.assertEqual(job["owner"]["login"], "alice")
+        self.assert_emptied(self.mail.dovecot, "fax-imaps", "imap")
 
     def test_pop3s(self):
         job = self.jobs("5550206")[0]
         self.assertEqual(job["owner"]["login"], "alice")
         self.assert_emptied(self.mail.dovecot, "fax-pop3s", "pop3")
+        self.assert_logins_used_tls("pop3s")
 
     def test_imap_with_starttls_required(self):
         job = self.jobs("5550207")[0]
         self.assertEqual(job["owner"]["login"], "alice")
         self.assert_emptied(self.mail.dovecot, "fax-starttls", "imap")
+        self.assert_logins_used_tls("imap-starttls")
 
     def test_mailbox_auth_rule_wants_a_pin(self):
         job = self.jobs("5550209")[0]
@@ -173,6 +199,15 @@ members = [ {{ user = "alice", send = true, receive = true }} ]
         self.assertEqual(reply["Auto-Submitted"], "auto-replied")
         self.assertEqual(self.faxd.jobs_to("5550208"), [])
         self.assert_emptied(self.mail.dovecot, "fax-pin", "pop3")
+
+    def test_certificate_not_signed_by_ca_file_stops_the_poll(self):
+        # faxd's log names the mailbox and the failed certificate check; the mail is not taken.
+        line = wait_for(lambda: [l for l in self.faxd.log_text().splitlines() if "mailbox 'imap-badca'" in l], 30,
+                        lambda: "no poll of imap-badca:\n" + self.faxd.log_tail())
+        self.assertRegex(" ".join(line).lower(), r"certificate|tls|ssl", line)
+        self.assertNotIn("mailbox 'imap-badca': logged in to", self.faxd.log_text())
+        self.assertEqual(len(self.mail.dovecot.messages("fax-badca")), 1)
+        self.assertEqual(self.faxd.jobs_to("5550211"), [])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from machines (auto-replies, bounces, bulk) gets nothing at all. PIN and PGP (a 
 time; a PGP/MIME multipart/signed built here, detached signature over the CRLF bytes of the first part) are
 required per sender domain ([[mail.auth_rules]]).
 """
+import base64
 import email.message
 import email.policy
 import email.utils
@@ -50,15 +51,24 @@ class Gpg:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def signed_mail(gpg, signer, sender, to, subject, text, pdf=None, tamper=False):
+def signed_mail(gpg, signer, sender, to, subject, text, pdf=None, tamper=False, protected_headers=False,
+                unsigned_pdf=None):
     """A PGP/MIME (RFC 3156) multipart/signed mail: the first part (text and optionally a PDF), then the
     detached signature over exactly that part's bytes (CRLF line ends, without the CRLF before the
-    boundary)."""
+    boundary). The signed part has only Content-* fields (Enigmail, Mutt), or with protected_headers also
+    From, To and Subject (Thunderbird's protected headers, draft-autocrypt-lamps-protected-headers).
+    unsigned_pdf: the multipart/signed goes into a multipart/mixed with this PDF after it, unsigned (as if
+    someone had added it on the way)."""
     inner = email.message.EmailMessage(policy=email.policy.SMTP)
     inner.set_content(text)
     if pdf is not None:
         inner.add_attachment(pdf, maintype="application", subtype="pdf", filename="signed.pdf")
     del inner["MIME-Version"]
+    if protected_headers:
+        inner.set_param("protected-headers", "v1")
+        inner["From"] = sender
+        inner["To"] = to
+        inner["Subject"] = subject
     part = inner.as_bytes(policy=email.policy.SMTP)
     if part.endswith(b"\r\n"):
         part = part[:-2]
@@ -67,16 +77,26 @@ def signed_mail(gpg, signer, sender, to, subject, text, pdf=None, tamper=False):
         part = part.replace(b"signed letter", b"signed LETTER", 1)
         assert b"signed LETTER" in part
     boundary = "signed-" + uuid.uuid4().hex
+    signed_entity = (
+        f'Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; '
+        f'boundary="{boundary}"\r\n\r\nThis is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n'
+        f"--{boundary}\r\n").encode() + part + f"\r\n--{boundary}\r\n".encode() + (
+        b'Content-Type: application/pgp-signature; name="signature.asc"\r\n'
+        b"Content-Description: OpenPGP digital signature\r\n"
+        b'Content-Disposition: attachment; filename="signature.asc"\r\n\r\n'
+        + signature.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")) + f"\r\n--{boundary}--\r\n".encode()
+    if unsigned_pdf is not None:
+        outer = "outer-" + uuid.uuid4().hex
+        signed_entity = (f'Content-Type: multipart/mixed; boundary="{outer}"\r\n\r\n--{outer}\r\n'.encode()
+                         + signed_entity + f"\r\n--{outer}\r\n".encode()
+                         + b'Content-Type: application/pdf; name="added.pdf"\r\n'
+                           b"Content-Transfer-Encoding: base64\r\n"
+                           b'Content-Disposition: attachment; filename="added.pdf"\r\n\r\n'
+                         + base64.encodebytes(unsigned_pdf).replace(b"\n", b"\r\n")
+                         + f"--{outer}--\r\n".encode())
     head = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {message_id()}\r\n"
-            f"Date: {email.utils.formatdate(localtime=True)}\r\nMIME-Version: 1.0\r\n"
-            f'Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; '
-            f'boundary="{boundary}"\r\n\r\nThis is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n')
-    signature_part = (b'Content-Type: application/pgp-signature; name="signature.asc"\r\n'
-                      b"Content-Description: OpenPGP digital signature\r\n"
-                      b'Content-Disposition: attachment; filename="signature.asc"\r\n\r\n'
-                      + signature.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
-    return (head.encode() + f"--{boundary}\r\n".encode() + part + f"\r\n--{boundary}\r\n".encode()
-            + signature_part + f"\r\n--{boundary}--\r\n".encode())
+            f"Date: {email.utils.formatdate(localtime=True)}\r\nMIME-Version: 1.0\r\n")
+    return head.encode() + signed_entity
 
 
 class RefusalTest(unittest.TestCase):
@@ -87,7 +107,8 @@ class RefusalTest(unittest.TestCase):
         cls.gpg.new_key("Dave Example <dave@pgp.test>")
         cls.gpg.new_key("Mallory <mallory@pgp.test>")
         dave_key = cls.gpg.export("dave@pgp.test", os.path.join(cls.work, "dave.asc"))
-        cls.pdf = open(pdf_document(cls.work, 1, "Signed"), "rb").read()
+        with open(pdf_document(cls.work, 1, "Signed"), "rb") as f:
+            cls.pdf = f.read()
         cls.mail = MailSystem(["alice", "erin", "carol", "dave", "mallory"], tls=False)
         cls.faxd = None
         try:
@@ -174,25 +195,57 @@ auth = "pgp_signed"
         self.assert_no_job("5550303")
         self.assert_no_job("5550304")
 
+    def test_nothing_to_fax(self):
+        # "Hi" is no page of its own (fewer than 12 letters); a file faxd cannot convert is skipped and named.
+        data = os.path.join(self.work, "data.bin")
+        with open(data, "wb") as f:
+            f.write(bytes(range(256)) * 16)
+        self.send("alice@example.test", "5550315", "nothing in it", "Hi", "--attach-type",
+                  "application/octet-stream", "--attach", f"@{data}")
+        _, text = self.refusal("alice", "nothing in it")
+        self.assertIn("the mail has nothing to fax", text)
+        self.assertIn("data.bin", text)
+        self.assert_no_job("5550315")
+
     def test_unsigned_mail_where_a_signature_is_required(self):
         self.send("dave@pgp.test", "5550306", "unsigned")
         _, text = self.refusal("dave", "unsigned")
         self.assertIn("accepts signed mail only, and this mail is not signed", text)
         self.assert_no_job("5550306")
 
-    def test_pgp_mime_signed_mail_is_faxed(self):
-        raw = signed_mail(self.gpg, "dave@pgp.test", "Dave Example <dave@pgp.test>", f"5550307@{FAX_DOMAIN}",
-                          "signed", "This signed letter comes with a signed PDF attachment.", pdf=self.pdf)
-        r = curl_send(self.faxd.smtp_port, "dave@pgp.test", [f"5550307@{FAX_DOMAIN}"], raw, self.work)
+    def signed_mail_is_faxed(self, number, subject, protected_headers):
+        raw = signed_mail(self.gpg, "dave@pgp.test", "Dave Example <dave@pgp.test>", f"{number}@{FAX_DOMAIN}",
+                          subject, "This signed letter comes with a signed PDF attachment.", pdf=self.pdf,
+                          protected_headers=protected_headers)
+        r = curl_send(self.faxd.smtp_port, "dave@pgp.test", [f"{number}@{FAX_DOMAIN}"], raw, self.work)
         self.assertEqual(r.returncode, 0, r.stderr)
-        job = wait_for(lambda: self.faxd.jobs_to("5550307"), 60,
+        job = wait_for(lambda: self.faxd.jobs_to(number), 30,
                        lambda: "the signed mail made no job:\n" + self.faxd.log_tail())[0]
         self.assertEqual(job["owner"]["login"], "dave")
         # The signed text and the signed PDF are the fax: 2 pages once rendered.
         rendered = wait_for(lambda: (lambda j: j if j["pages"] else None)(
             self.faxd.admin.get(f"/api/v1/faxes/{job['id']}").json()), 60, "the signed fax was not rendered")
         self.assertEqual(rendered["pages"], 2, rendered)
-        self.assertFalse([m for m in self.mail.read_mailbox("dave") if m["subject"] == "Re: signed"])
+        self.assertFalse([m for m in self.mail.read_mailbox("dave") if m["subject"] == f"Re: {subject}"])
+
+    def test_pgp_mime_signed_mail_is_faxed(self):
+        # The signed part as Enigmail and Mutt make it: Content-Type and nothing else in its header.
+        self.signed_mail_is_faxed("5550307", "signed", protected_headers=False)
+
+    def test_pgp_mime_signed_mail_with_protected_headers_is_faxed(self):
+        self.signed_mail_is_faxed("5550314", "signed with protected headers", protected_headers=True)
+
+    def test_attachment_outside_the_signature_is_refused(self):
+        # A signed mail to which someone added an unsigned PDF (multipart/mixed around multipart/signed):
+        # the PDF is not covered, so nothing is faxed.
+        raw = signed_mail(self.gpg, "dave@pgp.test", "dave@pgp.test", f"5550316@{FAX_DOMAIN}", "added",
+                          "This signed letter got an unsigned attachment on the way.", unsigned_pdf=self.pdf)
+        r = curl_send(self.faxd.smtp_port, "dave@pgp.test", [f"5550316@{FAX_DOMAIN}"], raw, self.work)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, text = self.refusal("dave", "added")
+        self.assertIn("not signed", text)
+        self.assertIn("covers only part of the message", text)
+        self.assert_no_job("5550316")
 
     def test_tampered_signature_is_refused(self):
         raw = signed_mail(self.gpg, "dave@pgp.test", "dave@pgp.test", f"5550308@{FAX_DOMAIN}", "tampered",
@@ -230,7 +283,10 @@ auth = "pgp_signed"
         wait_for(lambda: self.faxd.jobs_to("5550313"), 60, lambda: "no job:\n" + self.faxd.log_tail())
         time.sleep(1)
         self.mail.pump()
-        self.assertEqual([m["subject"] for m in self.mail.read_mailbox("alice")], [])
+        answers = [m["subject"] for m in self.mail.read_mailbox("alice")
+                   if m["subject"] in ("Re: Out of office", "Re: Newsletter", "Re: A real letter",
+                                       "Re: Undelivered Mail Returned to Sender")]
+        self.assertEqual(answers, [])
         for number in ("5550310", "5550311", "5550312"):
             self.assert_no_job(number)
 

@@ -3,7 +3,6 @@ the mails that come of it: the receipt to the sender and the received fax to its
 Dovecot. And the listener's own checks: recipients at RCPT time, STARTTLS, AUTH.
 """
 import os
-import re
 import shutil
 import tempfile
 import unittest
@@ -23,7 +22,7 @@ class MailToFaxOverSipTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="faxd-mailgw-docs-")
-        cls.mail = MailSystem(["alice", "bob"])
+        cls.mail = MailSystem(["alice", "bob", "gina", "gina-fax"])
         cls.b = None
         cls.a = None
         try:
@@ -39,6 +38,10 @@ numbers = ["{NUMBER}"]
 login = "alice"
 name = "Alice Example"
 email = "alice@example.test"
+[[users]]
+login = "gina"
+email = "gina@example.test"
+fax_email = "gina-fax@example.test"
 [[routes]]
 name = "to-faxd-b"
 prefix = "{NUMBER}"
@@ -71,7 +74,7 @@ gateways = [ {{ host = "127.0.0.1", port = {cls.b.sip_port}, transport = "udp" }
                      "--attach-type", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                      "--attach", f"@{docx}")
         self.assertEqual(sent.returncode, 0, sent.stdout + sent.stderr)
-        self.assertRegex(sent.stdout, r"<~ *250 ")
+        self.assertRegex(sent.stdout, r"<- +250 2\.0\.0 .*queued")
         # The body (real text) is page 1, then the PDF's 2 pages, then the DOCX's page.
         expected_pages = 4
 
@@ -114,31 +117,64 @@ gateways = [ {{ host = "127.0.0.1", port = {cls.b.sip_port}, transport = "udp" }
             images = [p for p in parts if p[1] == "image/png"]
             self.assertEqual(len(images), 1, [(p[0], p[1]) for p in parts])
             self.assertTrue(images[0][2].startswith(PNG_SIGNATURE), images[0][2][:16])
+            png_part = next(p for p in receipt.walk() if p.get_content_type() == "image/png")
+            self.assertNotEqual(png_part.get_content_disposition(), "attachment", "the thumbnail is not inline")
             cid = (images[0][3] or "").strip("<>")
             self.assertTrue(cid, "the thumbnail has no Content-ID")
             self.assertIn(f"cid:{cid}", html_of(receipt))
 
+        fax_mail = name = None
         with self.subTest("the fax to its recipient"):
             fax_mail = self.mail.wait_for_mail("bob", timeout=90, why="no fax mail for bob")[0]
-            self.assertEqual(fax_mail["subject"], f"[{inbound['reference']}] Fax received from {CALLING}")
-            self.assertTrue(fax_mail["subject"].startswith(f"[{inbound['reference']}] Fax received from "))
+            self.assertTrue(fax_mail["subject"].startswith(f"[{inbound['reference']}] Fax received from "),
+                            fax_mail["subject"])
             pdfs = [p for p in attachments_of(fax_mail) if p[0] and p[0].endswith(".pdf")]
             self.assertEqual(len(pdfs), 1, attachments_of(fax_mail))
             name, content_type, data, _ = pdfs[0]
             self.assertEqual(content_type, "application/pdf")
-            self.assertRegex(name, rf"^F0.*_T{NUMBER}_\d{{4}}-\d\d-\d\d_\d\d_\d\d_\d\d_\d+\.pdf$")
-            self.assertTrue(name.startswith(f"F0{CALLING}_"), name)
+            self.assertRegex(name, rf"_T{NUMBER}_\d{{4}}-\d\d-\d\d_\d\d_\d\d_\d\d_\d+\.pdf$")
             self.assertTrue(data.startswith(b"%PDF"))
             self.assertEqual(pdf_pages(data), expected_pages)
             text = text_of(fax_mail)
             self.assertRegex(text, rf"Pages:\s+{expected_pages}\b")
             self.assertIn(name, text)
 
+        with self.subTest("the calling number in the fax mail's subject and Kalliope file name"):
+            # faxd A calls with [sip] local_number in its From; B records it as the caller (ANI).
+            self.assertIsNotNone(name, "no fax mail to check")
+            self.assertEqual(inbound.get("from"), CALLING,
+                             "faxd B did not get faxd A's [sip] local_number as the calling number")
+            self.assertEqual(fax_mail["subject"], f"[{inbound['reference']}] Fax received from {CALLING}")
+            self.assertRegex(name, rf"^F0.*_T{NUMBER}_\d{{4}}-\d\d-\d\d_\d\d_\d\d_\d\d_\d+\.pdf$")
+            self.assertTrue(name.startswith(f"F0{CALLING}_T{NUMBER}_"), name)
+
         with self.subTest("mail faxd sends has the null reverse path"):
             self.mail.pump()
             self.assertTrue(self.mail.relayed)
             for meta, _ in self.mail.relayed:
                 self.assertIn(meta["mail_from"], ("", "<>"), meta)
+
+    def test_receipt_of_a_failed_mail_fax_goes_to_the_address_the_mail_came_from(self):
+        # docs/mail.md: receipts go to fax_email, else email; "for mail, the address the mail came from".
+        # No route for this number: the job fails at once (bad number, not retried).
+        sent = swaks(self.a.smtp_port, "--from", "gina@example.test", "--to", f"5559999@{FAX_DOMAIN}",
+                     "--header", "Subject: nowhere", "--header", f"Message-Id: {message_id()}",
+                     "--body", "A letter to a number that has no route at all.")
+        self.assertEqual(sent.returncode, 0, sent.stdout)
+        job = wait_for(lambda: [j for j in self.a.jobs_to("5559999") if j["state"] == "failed"], 90,
+                       lambda: "the job did not fail:\n" + self.a.log_tail())[0]
+        self.assertEqual(job["owner"]["login"], "gina")
+
+        def receipts():
+            return {user: [m for m in self.mail.read_mailbox(user) if job["reference"] in m["subject"]]
+                    for user in ("gina", "gina-fax")}
+        found = wait_for(lambda: (lambda r: r if r["gina"] or r["gina-fax"] else None)(receipts()), 60,
+                         lambda: "no receipt for the failed fax:\n" + self.a.log_tail())
+        self.assertTrue(found["gina"], "the receipt went to the user's fax_email, not to the address the mail "
+                        "came from: " + repr({u: [m["subject"] for m in ms] for u, ms in found.items()}))
+        receipt = found["gina"][0]
+        self.assertIn("not sent", receipt["subject"])
+        self.assertIn("could not be sent", text_of(receipt))
 
 
 class SmtpListenerTest(unittest.TestCase):
@@ -195,7 +231,7 @@ email = "alice@example.test"
                       "--header", "Subject: letter", "--body", "A letter with enough words to be a page.")
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertRegex(r.stdout, r"<\*\* *553 5\.1\.3 .*abc@fax\.test")
-        self.assertRegex(r.stdout, r"<~? *250 [^\n]*\n[^\n]*-> QUIT|<~? *250 ")
+        self.assertRegex(r.stdout, r"<- +250 2\.0\.0 .*queued")
         jobs = wait_for(lambda: self.faxd.jobs_to("5550502"), 30,
                         lambda: "no job for the accepted recipient:\n" + self.faxd.log_tail())
         self.assertEqual(len(jobs), 1)

@@ -23,7 +23,6 @@ import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -165,10 +164,6 @@ tls = "none"
     def jobs_to(self, number):
         return [j for j in self.jobs() if j["number"].endswith(number)]
 
-    def user_id(self, login):
-        users = self.admin.get("/api/v1/users").json()["users"]
-        return next(u["id"] for u in users if u["login"] == login)
-
     def stop(self):
         if self.process is not None and self.process.poll() is None:
             super().stop()
@@ -275,7 +270,7 @@ class MailSystem:
         return self.dovecot.deliver(user, raw)
 
 
-def mailbox_count_imap(dovecot, user, tls_port=None):
+def mailbox_count_imap(dovecot, user):
     """Messages in the user's INBOX as Dovecot's IMAP says (not counting \\Deleted ones)."""
     imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
     try:
