@@ -185,7 +185,10 @@ std::string Base64Lines(const std::string& data) {
         line += kAlphabet[(v >> 12) & 63];
         line += n > 1 ? kAlphabet[(v >> 6) & 63] : '=';
         line += n > 2 ? kAlphabet[v & 63] : '=';
-        if (line.size() >= 76) out += line + "\r\n", line.clear();
+        if (line.size() >= 76) {
+            out += line + "\r\n";
+            line.clear();
+        }
     }
     if (!line.empty()) out += line + "\r\n";
     return out;
@@ -491,8 +494,9 @@ PhaseFigures Figures(const PhaseResult& phase, const std::vector<Seen>& seen) {
     f.reply = Summarize(reply);
     f.queued = Summarize(queued);
     f.wall_s = Ms(last_seen - phase.start_ns) / 1000;
-    f.accepted_per_s = static_cast<double>(phase.ok) / (Ms(last_reply - phase.start_ns) / 1000);
-    f.queued_per_s = static_cast<double>(seen_count) / f.wall_s;
+    const double reply_s = Ms(last_reply - phase.start_ns) / 1000;
+    f.accepted_per_s = reply_s > 0 ? static_cast<double>(phase.ok) / reply_s : 0;
+    f.queued_per_s = f.wall_s > 0 ? static_cast<double>(seen_count) / f.wall_s : 0;
     return f;
 }
 

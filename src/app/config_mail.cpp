@@ -59,8 +59,8 @@ base::Result<void> ParseMailboxes(const toml::table& root, const std::string& so
                              where + ": port " + std::to_string(port) +
                                  " is not 110, 995, 143 or 993, so set protocol (pop3, pop3s, imap, imaps)");
         }
-        if (!box.protocol.empty() && box.protocol != "pop3" && box.protocol != "pop3s" && box.protocol != "imap" &&
-            box.protocol != "imaps") {
+        if (!box.protocol.empty() && box.protocol != "pop3" && box.protocol != "pop3s" &&
+            box.protocol != "imap" && box.protocol != "imaps") {
             return MakeError(ErrorCode::kInvalidArgument, where + ".protocol is pop3, pop3s, imap or imaps");
         }
         if (box.user.empty()) return MakeError(ErrorCode::kInvalidArgument, where + " needs a user");
@@ -105,8 +105,8 @@ base::Result<void> ParseAuthRules(const toml::table& root, const std::string& so
 
 base::Result<void> ParseMailSection(const toml::table& root, const std::string& source, MailConfig& mail) {
     Reader r(root, source);
-    std::string auth = "address", pgp_home = mail.pgp_home.string(), pgp_key = mail.pgp_secret_key_file.string(),
-                certificate, key, ca;
+    std::string auth = "address", pgp_home = mail.pgp_home.string(),
+                pgp_key = mail.pgp_secret_key_file.string(), certificate, key, ca;
     std::int64_t smtp_port = mail.smtp_port, relay_port = mail.relay_port;
     r.Get("mail.enabled", mail.enabled);
     r.Get("mail.fax_domain", mail.fax_domain);
@@ -146,13 +146,15 @@ base::Result<void> ParseMailSection(const toml::table& root, const std::string& 
     mail.auth = *method;
     mail.fax_domain = Lower(mail.fax_domain);
     if (mail.fax_domain.empty() || mail.fax_domain.find('@') != std::string::npos) {
-        return MakeError(ErrorCode::kInvalidArgument, source + ": mail.fax_domain must be a domain like fax.example.com");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": mail.fax_domain must be a domain like fax.example.com");
     }
     if (mail.from_address.find('@') == std::string::npos) {
         return MakeError(ErrorCode::kInvalidArgument, source + ": mail.from_address must be an address");
     }
     if (smtp_port < 0 || smtp_port > 65535 || !ValidPort(relay_port)) {
-        return MakeError(ErrorCode::kInvalidArgument, source + ": mail.smtp.port 0-65535, mail.relay.port 1-65535");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": mail.smtp.port 0-65535, mail.relay.port 1-65535");
     }
     if (mail.smtp_max_message_mb < 1 || mail.smtp_max_message_mb > 1024) {
         return MakeError(ErrorCode::kInvalidArgument, source + ": mail.smtp.max_message_mb is 1-1024");
@@ -162,18 +164,22 @@ base::Result<void> ParseMailSection(const toml::table& root, const std::string& 
                          source + ": mail.smtp.tls_certificate and mail.smtp.tls_private_key go together");
     }
     if (mail.smtp_implicit_tls && certificate.empty()) {
-        return MakeError(ErrorCode::kInvalidArgument, source + ": mail.smtp.implicit_tls needs a certificate");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": mail.smtp.implicit_tls needs a certificate");
     }
     if (mail.relay_tls != "none" && mail.relay_tls != "starttls" && mail.relay_tls != "implicit") {
-        return MakeError(ErrorCode::kInvalidArgument, source + ": mail.relay.tls is none, starttls or implicit");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": mail.relay.tls is none, starttls or implicit");
     }
     if (mail.body_as_page != "auto" && mail.body_as_page != "always" && mail.body_as_page != "never") {
-        return MakeError(ErrorCode::kInvalidArgument, source + ": mail.body_as_page is auto, always or never");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         source + ": mail.body_as_page is auto, always or never");
     }
     if (mail.require_dkim_or_spf && mail.trusted_authserv_id.empty()) {
         return MakeError(ErrorCode::kInvalidArgument,
-                         source + ": mail.require_dkim_or_spf needs mail.trusted_authserv_id (the mail server "
-                                  "whose Authentication-Results faxd believes)");
+                         source +
+                             ": mail.require_dkim_or_spf needs mail.trusted_authserv_id (the mail server "
+                             "whose Authentication-Results faxd believes)");
     }
     mail.smtp_port = static_cast<std::uint16_t>(smtp_port);
     mail.relay_port = static_cast<std::uint16_t>(relay_port);

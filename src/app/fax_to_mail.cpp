@@ -49,8 +49,8 @@ std::string Thumbnail(const std::filesystem::path& tiff, const std::filesystem::
 void MailGateway::Refuse(const mail::ParsedMail& parsed, const std::string& to, mail::RefusalReason reason,
                          const std::string& detail) {
     auto log = base::GetLogger("mail");
-    log->warn("mail from <{}> refused ({}){}; nothing faxed", parsed.from_address, mail::RefusalReasonName(reason),
-              detail.empty() ? "" : ": " + detail);
+    log->warn("mail from <{}> refused ({}){}; nothing faxed", parsed.from_address,
+              mail::RefusalReasonName(reason), detail.empty() ? "" : ": " + detail);
     // A failed DKIM/SPF check means the From may be forged: answering it would send mail to a stranger
     // (backscatter), so that refusal is only logged.
     if (reason == mail::RefusalReason::kDkimSpfFailed) return;
@@ -68,7 +68,8 @@ void MailGateway::Refuse(const mail::ParsedMail& parsed, const std::string& to, 
 
 base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
     const auto header = nlohmann::json::parse(header_line, nullptr, false);
-    if (header.is_discarded() || !header.contains("kind")) return MakeError(ErrorCode::kInvalidArgument, "bad notice");
+    if (header.is_discarded() || !header.contains("kind"))
+        return MakeError(ErrorCode::kInvalidArgument, "bad notice");
     const std::string kind = header["kind"];
     auto directory = parts_.api->Directory();
     if (!directory) return tl::unexpected(directory.error());
@@ -86,13 +87,14 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
         if (to.empty()) return {};  // nobody to tell
         auto attempts = parts_.store->Attempts(job->id);
         mail::ReceiptFacts facts;
-        facts.kind = kind == "queued"                     ? mail::ReceiptKind::kQueued
+        facts.kind = kind == "queued"                      ? mail::ReceiptKind::kQueued
                      : job->state == core::JobState::kSent ? mail::ReceiptKind::kSent
                                                            : mail::ReceiptKind::kFailed;
         facts.reference = job->reference.ToString();
         facts.recipient_number = job->number;
         facts.recipient_name = job->recipient_name;
-        if (auto submission = parts_.store->GetSubmission(job->submission)) facts.fax_subject = submission->subject;
+        if (auto submission = parts_.store->GetSubmission(job->submission))
+            facts.fax_subject = submission->subject;
         facts.pages_sent = job->pages_confirmed;
         facts.pages_total = job->pages_total;
         facts.attempts = job->dials;
@@ -122,7 +124,8 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
             if (!thumbnail.empty()) facts.thumbnail_cid = "first-page";
         }
         const mail::NoticeText text = mail::BuildReceipt(facts);
-        auto sent = Send({to}, text.subject, text.text_body, text.html_body, std::move(attachments), thumbnail);
+        auto sent =
+            Send({to}, text.subject, text.text_body, text.html_body, std::move(attachments), thumbnail);
         if (sent && kind == "receipt") ForgetReplyAddress(job->id);
         return sent;
     }
@@ -151,11 +154,13 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
         std::optional<std::string> pdf;  // made once, for every user who wants PDF
         for (core::UserId id : fax->destination->recipients) {
             const core::User* user = (*directory)->FindUser(id);
-            if (user == nullptr || !user->fax_to_email || !user->receive_enabled || AddressOf(*user).empty()) continue;
+            if (user == nullptr || !user->fax_to_email || !user->receive_enabled || AddressOf(*user).empty())
+                continue;
             facts.recipient_name = user->name;
             if (no_page) {
                 const mail::NoticeText text = mail::BuildFailedCallNotice(facts);
-                if (auto sent = Send({AddressOf(*user)}, text.subject, text.text_body, text.html_body, {}); !sent)
+                if (auto sent = Send({AddressOf(*user)}, text.subject, text.text_body, text.html_body, {});
+                    !sent)
                     return sent;
                 continue;
             }
@@ -166,11 +171,12 @@ base::Result<void> MailGateway::MakeNotice(const std::string& header_line) {
                 templates.html_body.clear();
             }
             if (!mail().received_file_name.empty()) {
-                templates.file_name = std::string(
-                    mail::FileNameTemplatePreset(mail().received_file_name).value_or(mail().received_file_name));
+                templates.file_name = std::string(mail::FileNameTemplatePreset(mail().received_file_name)
+                                                      .value_or(mail().received_file_name));
             }
-            templates.format = user->attachment_format == core::AttachmentFormat::kTiff ? mail::FaxFileFormat::kTiff
-                                                                                        : mail::FaxFileFormat::kPdf;
+            templates.format = user->attachment_format == core::AttachmentFormat::kTiff
+                                   ? mail::FaxFileFormat::kTiff
+                                   : mail::FaxFileFormat::kPdf;
             const mail::ReceivedFaxNotice notice = mail::BuildReceivedFaxNotice(facts, templates);
             std::vector<std::pair<std::string, std::string>> attachments;
             if (user->attach_fax && tiff) {

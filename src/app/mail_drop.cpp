@@ -70,7 +70,8 @@ std::vector<std::string> MailDrop::List(std::size_t limit) const {
 std::size_t MailDrop::Count() const {
     std::size_t count = 0;
     std::error_code ec;
-    for (const auto& item : std::filesystem::directory_iterator(directory_, ec)) count += IsEntry(item.path());
+    for (const auto& item : std::filesystem::directory_iterator(directory_, ec))
+        count += IsEntry(item.path());
     return count;
 }
 

@@ -19,7 +19,8 @@ class MailDrop {
 public:
     // Creates the directory when missing and removes temporary files a crash left behind.
     static base::Result<MailDrop> Open(const std::filesystem::path& directory);
-    MailDrop(MailDrop&& other) noexcept : directory_(std::move(other.directory_)), counter_(other.counter_.load()) {}
+    MailDrop(MailDrop&& other) noexcept
+        : directory_(std::move(other.directory_)), counter_(other.counter_.load()) {}
 
     // One entry: a first line (a JSON header, no newline in it) and the body. Durable when it returns; the
     // id sorts after every id put before it by this process.

@@ -45,10 +45,14 @@ mail::MailboxProtocol ProtocolOf(const std::string& name) {
 
 const char* AuthName(MailAuth auth) {
     switch (auth) {
-        case MailAuth::kPin: return "pin";
-        case MailAuth::kPgpSigned: return "pgp_signed";
-        case MailAuth::kPgpEncrypted: return "pgp_encrypted";
-        case MailAuth::kAddress: break;
+        case MailAuth::kPin:
+            return "pin";
+        case MailAuth::kPgpSigned:
+            return "pgp_signed";
+        case MailAuth::kPgpEncrypted:
+            return "pgp_encrypted";
+        case MailAuth::kAddress:
+            break;
     }
     return "address";
 }
@@ -62,18 +66,19 @@ base::Result<std::unique_ptr<MailGateway>> MailGateway::Start(MailGatewayParts p
     if (!in) return tl::unexpected(in.error());
     auto notices = MailDrop::Open(parts.directory / "notices");
     if (!notices) return tl::unexpected(notices.error());
-    std::unique_ptr<MailGateway> gateway(new MailGateway(std::move(parts), std::move(*in), std::move(*notices)));
+    std::unique_ptr<MailGateway> gateway(
+        new MailGateway(std::move(parts), std::move(*in), std::move(*notices)));
     MailGateway* self = gateway.get();
 
-    const auto pgp_home =
-        config.pgp_home.empty() ? gateway->parts_.directory / "pgp" : config.pgp_home;
+    const auto pgp_home = config.pgp_home.empty() ? gateway->parts_.directory / "pgp" : config.pgp_home;
     if (auto keyring = mail::PgpKeyring::Open(pgp_home)) {
         gateway->keyring_ = std::move(*keyring);
     } else {
-        log->warn("no PGP keyring at {} ({}): PGP-signed and encrypted mail will be refused", pgp_home.string(),
-                  keyring.error().message);
+        log->warn("no PGP keyring at {} ({}): PGP-signed and encrypted mail will be refused",
+                  pgp_home.string(), keyring.error().message);
     }
-    if (auto provisioned = gateway->ProvisionSecrets(); !provisioned) return tl::unexpected(provisioned.error());
+    if (auto provisioned = gateway->ProvisionSecrets(); !provisioned)
+        return tl::unexpected(provisioned.error());
 
     mail::OutboxConfig outbox;
     outbox.directory = gateway->parts_.directory / "out";
@@ -102,7 +107,9 @@ base::Result<std::unique_ptr<MailGateway>> MailGateway::Start(MailGatewayParts p
         const auto text = mail::BuildAlert(alert, self->parts_.config->queue.node);
         self->Alert("relay", text.subject, text.text_body);
     };
-    events.relay_back = [] { base::GetLogger("mail")->info("mail relay reachable again; sending the outbox"); };
+    events.relay_back = [] {
+        base::GetLogger("mail")->info("mail relay reachable again; sending the outbox");
+    };
     events.given_up = [](const std::string& id, const std::string& error) {
         base::GetLogger("mail")->error("outgoing mail {} given up: {}", id, error);
     };
@@ -145,9 +152,10 @@ base::Result<std::unique_ptr<MailGateway>> MailGateway::Start(MailGatewayParts p
     for (const MailboxSourceConfig& box : config.mailboxes) {
         if (Lower(box.user) == Lower(config.from_address) ||
             Lower(box.user + "@" + box.host) == Lower(config.from_address)) {
-            log->warn("mailbox {}: faxd's own From address {} is the polled mailbox; replies to faxd's mail "
-                      "would come back to it (faxd ignores automatic mail, but check the setup)",
-                      box.name, config.from_address);
+            log->warn(
+                "mailbox {}: faxd's own From address {} is the polled mailbox; replies to faxd's mail "
+                "would come back to it (faxd ignores automatic mail, but check the setup)",
+                box.name, config.from_address);
         }
         mail::MailboxConfig polled;
         polled.name = box.name;
@@ -242,7 +250,8 @@ base::Result<void> MailGateway::ProvisionSecrets() {
         }
     }
     if (!mail().pgp_secret_key_file.empty()) {
-        if (!keyring_) return MakeError(ErrorCode::kUnsupported, "mail.pgp_secret_key_file needs a PGP keyring");
+        if (!keyring_)
+            return MakeError(ErrorCode::kUnsupported, "mail.pgp_secret_key_file needs a PGP keyring");
         auto armored = ReadText(mail().pgp_secret_key_file);
         if (!armored) return tl::unexpected(armored.error());
         if (auto imported = keyring_->ImportSecretKey(*armored); !imported) {
@@ -300,7 +309,8 @@ void MailGateway::IntakeLoop() {
                 retry_later = true;
                 break;  // keep the order; the store or the directory is away
             }
-            if (auto removed = in_.Remove(id); !removed) log->error("mail {}: {}", id, removed.error().message);
+            if (auto removed = in_.Remove(id); !removed)
+                log->error("mail {}: {}", id, removed.error().message);
         }
         std::unique_lock lock(mutex_);
         if (retry_later) {
@@ -308,7 +318,8 @@ void MailGateway::IntakeLoop() {
             retry_delay = std::min(retry_delay * 2, std::chrono::seconds(60));
         } else {
             retry_delay = std::chrono::seconds(1);
-            wake_.wait_for(lock, std::chrono::seconds(5), [this] { return intake_work_ || stopping_.load(); });
+            wake_.wait_for(lock, std::chrono::seconds(5),
+                           [this] { return intake_work_ || stopping_.load(); });
         }
         intake_work_ = false;
     }
@@ -333,8 +344,8 @@ void MailGateway::InboundFinished(const core::InboundFax& fax) {
     if (fax.state == core::InboundState::kReceiving) return;
     nlohmann::json notice{{"kind", "inbound"}, {"id", fax.id}};
     if (auto put = notices_.Put(notice.dump(), ""); !put) {
-        base::GetLogger("mail")->error("cannot record the mail of received fax {}: {}", fax.reference.ToString(),
-                                       put.error().message);
+        base::GetLogger("mail")->error("cannot record the mail of received fax {}: {}",
+                                       fax.reference.ToString(), put.error().message);
     }
     Wake();
 }
@@ -376,9 +387,10 @@ base::Result<void> MailGateway::Send(const std::vector<std::string>& to, const s
         mail::OutgoingAttachment attachment;
         attachment.file_name = name;
         attachment.data = std::move(data);
-        attachment.content_type = name.ends_with(".pdf")                            ? "application/pdf"
-                                  : name.ends_with(".tif") || name.ends_with(".tiff") ? "image/tiff"
-                                                                                    : "application/octet-stream";
+        attachment.content_type = name.ends_with(".pdf") ? "application/pdf"
+                                  : name.ends_with(".tif") || name.ends_with(".tiff")
+                                      ? "image/tiff"
+                                      : "application/octet-stream";
         message.attachments.push_back(std::move(attachment));
     }
     if (!thumbnail_png.empty()) {
@@ -462,8 +474,8 @@ void MailGateway::WatchLoop() {
         // the queue is not stopped.
         const base::WallTime wall = parts_.api->Now();
         std::optional<core::Job> stuck;
-        if (auto queued = parts_.store->QueuedJobs(1); queued && !queued->empty() &&
-                                                        wall - queued->front().created > std::chrono::hours(1)) {
+        if (auto queued = parts_.store->QueuedJobs(1);
+            queued && !queued->empty() && wall - queued->front().created > std::chrono::hours(1)) {
             stuck = queued->front();
         }
         auto stopped = parts_.api->SendingStopped();

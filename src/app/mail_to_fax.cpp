@@ -160,10 +160,12 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
             auto& wrong = wrong_pins_[sender->id];
             std::erase_if(wrong, [&](auto at) { return now - at > std::chrono::hours(1); });
             const bool locked = wrong.size() >= 5;
-            if (locked || sender->mail_pin_hash.empty() || !web::VerifyPassword(sender->mail_pin_hash, *pin)) {
+            if (locked || sender->mail_pin_hash.empty() ||
+                !web::VerifyPassword(sender->mail_pin_hash, *pin)) {
                 if (!locked) wrong.push_back(now);
-                log->warn("mail {} from <{}>: wrong PIN{}", id, from,
-                          locked ? " (5 wrong PINs within the hour: PIN mail of this user refused for now)" : "");
+                log->warn(
+                    "mail {} from <{}>: wrong PIN{}", id, from,
+                    locked ? " (5 wrong PINs within the hour: PIN mail of this user refused for now)" : "");
                 Refuse(mail, reply_to, mail::RefusalReason::kWrongPin, "");
                 return Outcome::kRefused;
             }
@@ -185,9 +187,11 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
                        verified.error().message);
                 return Outcome::kRefused;
             }
-            if (sender->pgp_fingerprint.empty() || Lower(verified->fingerprint) != Lower(sender->pgp_fingerprint)) {
-                Refuse(mail, reply_to, mail::RefusalReason::kBadSignature,
-                       "signed by key " + verified->fingerprint + ", which is not the key of " + sender->login);
+            if (sender->pgp_fingerprint.empty() ||
+                Lower(verified->fingerprint) != Lower(sender->pgp_fingerprint)) {
+                Refuse(
+                    mail, reply_to, mail::RefusalReason::kBadSignature,
+                    "signed by key " + verified->fingerprint + ", which is not the key of " + sender->login);
                 return Outcome::kRefused;
             }
             // Fax only what the signature covers (headers and, for inline signatures, attachments are not).
@@ -234,9 +238,10 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
     if (recipients.empty()) {
         auto from_subject = mail::RecipientsFromSubject(mail.subject);
         if (!from_subject) {
-            Refuse(mail, reply_to,
-                   mail.subject.empty() ? mail::RefusalReason::kNoRecipient : mail::RefusalReason::kBadRecipient,
-                   from_subject.error().message);
+            Refuse(
+                mail, reply_to,
+                mail.subject.empty() ? mail::RefusalReason::kNoRecipient : mail::RefusalReason::kBadRecipient,
+                from_subject.error().message);
             return Outcome::kRefused;
         }
         recipients = *from_subject;
@@ -327,8 +332,7 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
         if (!submitted) {
             if (submitted.error().code == base::ErrorCode::kUnsupported ||
                 submitted.error().code == base::ErrorCode::kInvalidArgument) {
-                Refuse(mail, reply_to, mail::RefusalReason::kDocumentError,
-                       submitted.error().message);
+                Refuse(mail, reply_to, mail::RefusalReason::kDocumentError, submitted.error().message);
                 return Outcome::kRefused;
             }
             log->warn("mail {}: cannot submit ({}); will retry", id, submitted.error().message);
@@ -337,7 +341,8 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
         for (const core::Job& job : submitted->jobs) {
             references.push_back(job.reference.ToString());
             // The return receipt goes where the mail came from (it may differ from the user's fax_email).
-            if (auto kept = this->mail().return_receipt ? RememberReplyAddress(job.id, reply_to) : base::Result<void>();
+            if (auto kept = this->mail().return_receipt ? RememberReplyAddress(job.id, reply_to)
+                                                        : base::Result<void>();
                 !kept) {
                 log->warn("mail {}: the receipt of {} will go to the user's address: {}", id,
                           job.reference.ToString(), kept.error().message);

@@ -231,7 +231,9 @@ base::Result<std::unique_ptr<FaxServer>> FaxServer::Start(const FaxdConfig& conf
         server->mail_ = std::move(*gateway);
         EventingJobStore::Observer observer;
         observer.job_finished = [self](const core::Job& job) { self->mail_->JobFinished(job); };
-        observer.inbound_finished = [self](const core::InboundFax& fax) { self->mail_->InboundFinished(fax); };
+        observer.inbound_finished = [self](const core::InboundFax& fax) {
+            self->mail_->InboundFinished(fax);
+        };
         server->jobs_->SetObserver(std::move(observer));
     }
 

@@ -40,7 +40,8 @@ std::vector<std::string> AuthResultsHeaders(std::string_view raw) {
         if (in_header) found.push_back(current);
         in_header = false;
         const auto colon = line.find(':');
-        if (colon != std::string_view::npos && Lower(Trim(line.substr(0, colon))) == "authentication-results") {
+        if (colon != std::string_view::npos &&
+            Lower(Trim(line.substr(0, colon))) == "authentication-results") {
             in_header = true;
             current = Trim(line.substr(colon + 1));
         }
@@ -54,9 +55,12 @@ std::string WithoutComments(std::string_view text) {
     std::string out;
     int depth = 0;
     for (char c : text) {
-        if (c == '(') ++depth;
-        else if (c == ')' && depth > 0) --depth;
-        else if (depth == 0) out += c;
+        if (c == '(')
+            ++depth;
+        else if (c == ')' && depth > 0)
+            --depth;
+        else if (depth == 0)
+            out += c;
     }
     return out;
 }
@@ -93,7 +97,8 @@ std::string OrganisationalDomain(std::string_view domain) {
                                                      second == "edu" || second == "ne" || second == "or");
     const std::size_t keep = short_suffix ? 3 : 2;
     std::string out;
-    for (std::size_t i = labels.size() - keep; i < labels.size(); ++i) out += (out.empty() ? "" : ".") + labels[i];
+    for (std::size_t i = labels.size() - keep; i < labels.size(); ++i)
+        out += (out.empty() ? "" : ".") + labels[i];
     return out;
 }
 

@@ -23,8 +23,7 @@ TEST(AuthResults, SpfPassCountsWhenAligned) {
 }
 
 TEST(AuthResults, AHeaderFromAnotherServerIsNotBelieved) {
-    const std::string mail =
-        "Authentication-Results: evil.test; dkim=pass header.d=example.com\r\n\r\nbody";
+    const std::string mail = "Authentication-Results: evil.test; dkim=pass header.d=example.com\r\n\r\nbody";
     const auto verdict = CheckDkimSpfAlignment(mail, "mx.company.test", "anna@example.com");
     EXPECT_FALSE(verdict.aligned);
     EXPECT_EQ(verdict.detail, "no Authentication-Results from mx.company.test");
@@ -40,7 +39,8 @@ TEST(AuthResults, APassForAnotherDomainIsNotAligned) {
 
 TEST(AuthResults, HeadersInTheBodyDoNotCount) {
     const std::string mail =
-        "From: anna@example.com\r\n\r\nAuthentication-Results: mx.company.test; dkim=pass header.d=example.com\r\n";
+        "From: anna@example.com\r\n\r\nAuthentication-Results: mx.company.test; dkim=pass "
+        "header.d=example.com\r\n";
     EXPECT_FALSE(CheckDkimSpfAlignment(mail, "mx.company.test", "anna@example.com").aligned);
 }
 

@@ -173,8 +173,9 @@ void SipEndpoint::Impl::OnInviteResponse(Call& call, int status, const char* phr
         call.media->StartT38(MakeT38Start(*answer, answer->media[*image], *answer->media[*image].t38));
         log->info("[{}] answered; fax over T.38", call.tag);
     } else if (auto audio = ChooseAudio(*answer)) {
-        StartAudio(call, *audio,
-                   config.outbound_t38 == T38Switch::kOnTone && config.t38.enabled && call.request.request_t38);
+        StartAudio(
+            call, *audio,
+            config.outbound_t38 == T38Switch::kOnTone && config.t38.enabled && call.request.request_t38);
         log->info("[{}] answered; fax over G.711 for now", call.tag);
         // A route that forbids G.711 asks for T.38 at once and gives up if it is refused.
         if (((config.outbound_t38 == T38Switch::kAfterAnswer && call.request.request_t38) ||

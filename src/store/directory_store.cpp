@@ -32,11 +32,12 @@ base::Result<void> Duplicate(const std::string& what) {
 }
 
 std::vector<Param> UserColumns(const core::User& u) {
-    return {u.login,        u.name,         u.email,
-            u.fax_email,    u.send_enabled, u.receive_enabled,
-            u.fax_to_email, u.attach_fax,   FormatName(u.attachment_format),
-            u.cover_page,   u.language,     u.permission ? Param(static_cast<int>(*u.permission)) : Param(),
-            u.mail_pin_hash, u.pgp_fingerprint};
+    return {
+        u.login,         u.name,           u.email,
+        u.fax_email,     u.send_enabled,   u.receive_enabled,
+        u.fax_to_email,  u.attach_fax,     FormatName(u.attachment_format),
+        u.cover_page,    u.language,       u.permission ? Param(static_cast<int>(*u.permission)) : Param(),
+        u.mail_pin_hash, u.pgp_fingerprint};
 }
 
 core::User UserFromRow(const Row& row) {
@@ -107,7 +108,8 @@ base::Result<core::UserId> Store::AddUser(const core::User& user) {
         Connection& c = tx.connection();
         auto inserted = c.Exec(
             "INSERT INTO users (login, name, email, fax_email, send_enabled, receive_enabled, fax_to_email, "
-            "attach_fax, attachment_format, cover_page, language, permission, mail_pin_hash, pgp_fingerprint) "
+            "attach_fax, attachment_format, cover_page, language, permission, mail_pin_hash, "
+            "pgp_fingerprint) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             UserColumns(user), OnUniqueViolation::kReport);
         if (!inserted) return tl::unexpected(inserted.error());
@@ -127,7 +129,8 @@ base::Result<void> Store::UpdateUser(const core::User& user) {
         auto updated = c.Exec(
             "UPDATE users SET login = $1, name = $2, email = $3, fax_email = $4, send_enabled = $5, "
             "receive_enabled = $6, fax_to_email = $7, attach_fax = $8, attachment_format = $9, cover_page = "
-            "$10, language = $11, permission = $12, mail_pin_hash = $13, pgp_fingerprint = $14 WHERE id = $15",
+            "$10, language = $11, permission = $12, mail_pin_hash = $13, pgp_fingerprint = $14 WHERE id = "
+            "$15",
             params, OnUniqueViolation::kReport);
         if (!updated) return tl::unexpected(updated.error());
         if (updated->unique_violation) return Duplicate("user " + user.login);

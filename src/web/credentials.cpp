@@ -118,9 +118,8 @@ base::Result<std::string> HashPin(std::string_view secret) {
     }
     EnsureSodium();
     std::array<char, crypto_pwhash_STRBYTES> hash{};
-    if (crypto_pwhash_str_alg(hash.data(), secret.data(), secret.size(),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (crypto_pwhash_str_alg(hash.data(), secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
         // The only failure left once the length is checked: the 64 MiB could not be allocated.
         return base::MakeError(base::ErrorCode::kInternal, "password hashing ran out of memory");
     }
