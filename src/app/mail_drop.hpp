@@ -32,6 +32,7 @@ public:
         std::string body;
     };
     base::Result<Entry> Read(const std::string& id) const;
+    // Not durable by itself: after a crash a removed entry may be back (and is then done again).
     base::Result<void> Remove(const std::string& id);
     std::size_t Count() const;
 

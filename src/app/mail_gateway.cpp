@@ -19,6 +19,9 @@
 namespace faxd::app {
 namespace {
 
+constexpr std::size_t kIntakeBatch = 256;  // drop box entries listed per scan
+constexpr std::size_t kIntakeWorkers = 2;
+
 using base::ErrorCode;
 using base::MakeError;
 
@@ -183,7 +186,9 @@ base::Result<std::unique_ptr<MailGateway>> MailGateway::Start(MailGatewayParts p
         gateway->pollers_.push_back(std::move(*poller));
     }
 
-    gateway->intake_thread_ = std::jthread([self] { self->IntakeLoop(); });
+    for (std::size_t worker = 0; worker < kIntakeWorkers; ++worker) {
+        gateway->intake_threads_.emplace_back([self, worker] { self->IntakeLoop(worker); });
+    }
     gateway->notice_thread_ = std::jthread([self] { self->NoticeLoop(); });
     gateway->watch_thread_ = std::jthread([self] { self->WatchLoop(); });
     return gateway;
@@ -197,7 +202,9 @@ void MailGateway::Stop() {
     if (smtp_) smtp_->Stop();
     for (auto& poller : pollers_) poller->Stop();
     Wake();
-    if (intake_thread_.joinable()) intake_thread_.join();
+    for (auto& thread : intake_threads_) {
+        if (thread.joinable()) thread.join();
+    }
     if (notice_thread_.joinable()) notice_thread_.join();
     if (watch_thread_.joinable()) watch_thread_.join();
     if (outbox_) outbox_->Stop();
@@ -206,7 +213,7 @@ void MailGateway::Stop() {
 void MailGateway::Wake() {
     {
         std::lock_guard lock(mutex_);
-        intake_work_ = true;
+        ++intake_wakes_;
         notice_work_ = true;
     }
     wake_.notify_all();
@@ -291,13 +298,22 @@ base::Result<std::string> MailGateway::Accept(const std::string& header, const s
     return id;
 }
 
-void MailGateway::IntakeLoop() {
+void MailGateway::IntakeLoop(std::size_t worker) {
     auto log = base::GetLogger("mail");
     auto retry_delay = std::chrono::seconds(1);
+    std::uint64_t seen_wakes = 0;
     while (!stopping_) {
+        {
+            std::lock_guard lock(mutex_);
+            seen_wakes = intake_wakes_;
+        }
         bool retry_later = false;
-        for (const std::string& id : in_.List(64)) {
+        std::size_t mine = 0;
+        const std::vector<std::string> batch = in_.List(kIntakeBatch);
+        for (const std::string& id : batch) {
             if (stopping_) break;
+            if (std::hash<std::string>{}(id) % kIntakeWorkers != worker) continue;
+            ++mine;
             auto entry = in_.Read(id);
             if (!entry) {
                 log->error("mail {}: {}", id, entry.error().message);
@@ -307,7 +323,7 @@ void MailGateway::IntakeLoop() {
             const Outcome outcome = Process(id, *entry);
             if (outcome == Outcome::kRetryLater) {
                 retry_later = true;
-                break;  // keep the order; the store or the directory is away
+                break;  // the store or the directory is away
             }
             if (auto removed = in_.Remove(id); !removed)
                 log->error("mail {}: {}", id, removed.error().message);
@@ -316,12 +332,16 @@ void MailGateway::IntakeLoop() {
         if (retry_later) {
             wake_.wait_for(lock, retry_delay, [this] { return stopping_.load(); });
             retry_delay = std::min(retry_delay * 2, std::chrono::seconds(60));
+        } else if (batch.size() == kIntakeBatch && mine > 0) {
+            continue;  // more waiting in the drop box: no pause between batches
+        } else if (batch.size() == kIntakeBatch) {
+            // A full batch of the other worker's mail: let it work rather than rescan at once.
+            wake_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping_.load(); });
         } else {
             retry_delay = std::chrono::seconds(1);
             wake_.wait_for(lock, std::chrono::seconds(5),
-                           [this] { return intake_work_ || stopping_.load(); });
+                           [&] { return intake_wakes_ != seen_wakes || stopping_.load(); });
         }
-        intake_work_ = false;
     }
 }
 
@@ -353,7 +373,8 @@ void MailGateway::InboundFinished(const core::InboundFax& fax) {
 void MailGateway::NoticeLoop() {
     auto log = base::GetLogger("mail");
     while (!stopping_) {
-        for (const std::string& id : notices_.List(64)) {
+        const std::vector<std::string> batch = notices_.List(kIntakeBatch);
+        for (const std::string& id : batch) {
             if (stopping_) break;
             auto entry = notices_.Read(id);
             if (entry) {
@@ -363,6 +384,7 @@ void MailGateway::NoticeLoop() {
             }
             (void)notices_.Remove(id);
         }
+        if (batch.size() == kIntakeBatch) continue;  // more waiting
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, std::chrono::seconds(5), [this] { return notice_work_ || stopping_.load(); });
         notice_work_ = false;

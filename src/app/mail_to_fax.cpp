@@ -157,6 +157,7 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
             // Short PINs are guessable by mail: after 5 wrong ones in an hour the user's PIN mails are
             // refused for the rest of that hour (the log says so; the user is told "wrong PIN").
             const auto now = std::chrono::steady_clock::now();
+            std::lock_guard pins_lock(pins_mutex_);
             auto& wrong = wrong_pins_[sender->id];
             std::erase_if(wrong, [&](auto at) { return now - at > std::chrono::hours(1); });
             const bool locked = wrong.size() >= 5;
