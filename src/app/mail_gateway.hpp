@@ -2,7 +2,7 @@
 // fax to mail, receipts, refusals and administrator alerts through the company's SMTP relay.
 //
 // Every mail faxd accepts goes first into a durable drop box (<spool>/../mail/in) - before the SMTP 250 or
-// the mailbox delete - and one worker thread turns each into a submission (or a refusal reply) and only then
+// the mailbox delete - and two worker threads turn each into a submission (or a refusal reply) and only then
 // removes it. Submissions carry the idempotency key "mail:<sha256 of Message-ID or the whole mail>", so a
 // mail handled twice (crash after the submission, a client that retried, a POP3 message fetched again)
 // faxes once. Notices (receipts, received faxes, failed calls) are recorded in a second drop box
