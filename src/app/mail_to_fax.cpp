@@ -253,8 +253,10 @@ MailGateway::Outcome MailGateway::Process(const std::string& id, const MailDrop:
     std::vector<std::string> datas;
     std::vector<std::string> skipped;
     const std::string body_text = MessageText(content.text_body);
-    if (this->mail().body_as_page == "always" ||
-        (this->mail().body_as_page == "auto" && HasRealText(body_text))) {
+    // With pgp_encrypted only what was encrypted is faxed: the body travelled in clear.
+    const bool body_allowed = method != MailAuth::kPgpEncrypted || !auth_user.empty();
+    if (body_allowed && (this->mail().body_as_page == "always" ||
+                         (this->mail().body_as_page == "auto" && HasRealText(body_text)))) {
         names.push_back("mail-text.txt");
         datas.push_back(body_text);
     }
