@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.hpp"
+#include "mail/smtp_dialogue.hpp"
 
 namespace faxd::mail {
 namespace {
@@ -28,7 +29,6 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 constexpr int kStateVersion = 1;
-constexpr std::size_t kMaxReplyText = 400;
 
 std::int64_t UnixMs(base::WallTime time) {
     return duration_cast<milliseconds>(time.time_since_epoch()).count();
@@ -97,125 +97,9 @@ std::string HeloName(const std::string& configured) {
     return usable ? name : "localhost";
 }
 
-// One SMTP reply: its code and its text (the lines of a multi-line reply joined by blanks).
-struct Reply {
-    int code = 0;
-    std::string text;  // "550 5.1.1 no such user"
-};
-
-// Follows the SMTP dialogue libcurl reports through its debug callback (commands out, reply lines in;
-// libcurl sends one command at a time), so each reply is known with the command it answers. Keeps no
-// command arguments except RCPT order: AUTH lines carry credentials.
-class SmtpDialogue {
-public:
-    void Sent(std::string_view data) {
-        ForEachLine(data, out_partial_, [this](std::string_view line) { Command(line); });
-    }
-    void Received(std::string_view data) {
-        ForEachLine(data, in_partial_, [this](std::string_view line) { ReplyLine(line); });
-    }
-
-    std::optional<Reply> mail;          // to MAIL FROM
-    std::vector<Reply> rcpt;            // to each RCPT TO, in order
-    std::optional<Reply> data;          // to DATA (354 when it went on)
-    std::optional<Reply> message;       // to the end of the message
-    std::optional<Reply> last;          // the last complete reply
-    std::string last_step = "connect";  // what `last` answered
-
-private:
-    enum class Step { kGreeting, kHello, kStartTls, kAuth, kMail, kRcpt, kData, kMessage, kOther };
-
-    template <typename OnLine>
-    static void ForEachLine(std::string_view data, std::string& partial, OnLine&& on_line) {
-        partial.append(data);
-        std::size_t start = 0;
-        for (std::size_t end; (end = partial.find('\n', start)) != std::string::npos; start = end + 1) {
-            std::string_view line(partial.data() + start, end - start);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            on_line(line);
-        }
-        partial.erase(0, start);
-    }
-
-    void Command(std::string_view line) {
-        std::string verb(line.substr(0, line.find(' ')));
-        for (char& c : verb) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-        if (step_ == Step::kAuth && auth_continues_) return;  // a credential line, not a command
-        if (verb == "EHLO" || verb == "HELO") {
-            step_ = Step::kHello;
-        } else if (verb == "STARTTLS") {
-            step_ = Step::kStartTls;
-        } else if (verb == "AUTH") {
-            step_ = Step::kAuth;
-        } else if (verb == "MAIL") {
-            step_ = Step::kMail;
-        } else if (verb == "RCPT") {
-            step_ = Step::kRcpt;
-        } else if (verb == "DATA") {
-            step_ = Step::kData;
-        } else {
-            step_ = Step::kOther;
-        }
-        step_name_ = step_ == Step::kMail ? "MAIL FROM" : step_ == Step::kRcpt ? "RCPT TO" : verb;
-    }
-
-    void ReplyLine(std::string_view line) {
-        if (line.size() < 3) return;
-        if (!reply_text_.empty()) reply_text_ += ' ';
-        reply_text_ += line.size() > 4 ? line.substr(4) : std::string_view();
-        if (line.size() > 3 && line[3] == '-') return;  // more lines follow
-        Reply reply;
-        reply.code = std::atoi(std::string(line.substr(0, 3)).c_str());
-        reply.text = std::string(line.substr(0, 3)) + " " + reply_text_;
-        if (reply.text.size() > kMaxReplyText) reply.text.resize(kMaxReplyText);
-        reply_text_.clear();
-        last = reply;
-        last_step = step_ == Step::kGreeting  ? "greeting"
-                    : step_ == Step::kMessage ? "end of data"
-                                              : step_name_;
-        switch (step_) {
-            case Step::kMail:
-                mail = reply;
-                break;
-            case Step::kRcpt:
-                rcpt.push_back(reply);
-                break;
-            case Step::kData:
-                data = reply;
-                if (reply.code == 354) step_ = Step::kMessage;
-                break;
-            case Step::kMessage:
-                message = reply;
-                step_ = Step::kOther;
-                break;
-            case Step::kAuth:
-                auth_continues_ = reply.code == 334;
-                break;
-            default:
-                break;
-        }
-    }
-
-    Step step_ = Step::kGreeting;
-    std::string step_name_;
-    bool auth_continues_ = false;
-    std::string reply_text_;
-    std::string in_partial_;
-    std::string out_partial_;
-};
-
 }  // namespace
 
 namespace detail {
-// What one attempt means for each recipient and for the relay.
-struct SendOutcome {
-    std::vector<std::string> delivered;
-    std::vector<std::pair<std::string, std::string>> refused;  // recipient, reason: permanent
-    std::vector<std::string> retry;                            // temporary
-    bool relay_problem = false;                                // the relay, not this mail: outage handling
-    bool relay_reached = false;  // the relay took MAIL FROM (or refused it for good)
-    std::string error;           // the problems, for logs and last_error; empty when all went
-};
 
 // libcurl opens and closes every relay socket through these, so Stop() can shut them down from another
 // thread: a relay that never answers, or libcurl waiting (blocking, in its connection teardown) for the
@@ -248,101 +132,6 @@ int CloseSocket(void* set, curl_socket_t fd) {
     return ::close(fd);
 }
 
-bool Permanent(const Reply& reply) { return reply.code >= 500 && reply.code < 600 && reply.code != 530; }
-bool RelayLevel(const Reply& reply) { return reply.code == 421 || reply.code == 530; }
-
-Outcome Classify(const SmtpDialogue& dialogue, bool transfer_ok, const std::string& transport_error,
-                 const std::vector<std::string>& recipients) {
-    Outcome out;
-    std::vector<std::string> problems;
-    auto finish = [&] {
-        for (const auto& problem : problems) {
-            if (!out.error.empty()) out.error += "; ";
-            out.error += problem;
-        }
-        return out;
-    };
-    const std::string broken = transfer_ok ? "connection closed" : transport_error;
-    // Not as far as MAIL FROM: connection, TLS, greeting, EHLO, STARTTLS, AUTH.
-    if (!dialogue.mail) {
-        out.relay_problem = true;
-        out.retry = recipients;
-        problems.push_back(dialogue.last && dialogue.last->code >= 400
-                               ? dialogue.last_step + ": " + dialogue.last->text
-                               : broken);
-        return finish();
-    }
-    const Reply& mail = *dialogue.mail;
-    if (mail.code / 100 != 2) {
-        if (Permanent(mail)) {
-            out.relay_reached = true;
-            for (const auto& recipient : recipients)
-                out.refused.emplace_back(recipient, "MAIL FROM: " + mail.text);
-        } else {
-            out.relay_problem = true;  // 4xx for the sender is the relay's trouble (disk, limits), not ours
-            out.retry = recipients;
-        }
-        problems.push_back("MAIL FROM: " + mail.text);
-        return finish();
-    }
-    out.relay_reached = true;
-    std::vector<std::string> accepted;
-    bool lost = false;
-    for (std::size_t i = 0; i < recipients.size(); ++i) {
-        const std::string& recipient = recipients[i];
-        if (i >= dialogue.rcpt.size()) {
-            out.retry.push_back(recipient);
-            lost = true;
-            continue;
-        }
-        const Reply& reply = dialogue.rcpt[i];
-        if (reply.code / 100 == 2) {
-            accepted.push_back(recipient);
-            continue;
-        }
-        const std::string problem = "RCPT TO:<" + recipient + ">: " + reply.text;
-        problems.push_back(problem);
-        if (Permanent(reply)) {
-            out.refused.emplace_back(recipient, problem);
-        } else {
-            out.retry.push_back(recipient);
-            if (RelayLevel(reply)) out.relay_problem = true;
-        }
-    }
-    if (lost) {
-        out.relay_problem = true;
-        problems.push_back("RCPT TO: " + broken);
-    }
-    if (accepted.empty()) return finish();
-    if (dialogue.message && dialogue.message->code / 100 == 2) {
-        out.delivered = std::move(accepted);
-        return finish();
-    }
-    std::optional<Reply> answer = dialogue.message;
-    std::string step = "end of data";
-    if (!answer && dialogue.data && dialogue.data->code != 354) {
-        answer = dialogue.data;
-        step = "DATA";
-    }
-    if (!answer) {
-        // Cut off while sending or while waiting for the final reply: the relay may have the message
-        // (at least once, see the header).
-        out.relay_problem = true;
-        out.retry.insert(out.retry.end(), accepted.begin(), accepted.end());
-        problems.push_back("DATA: " + broken);
-        return finish();
-    }
-    const std::string problem = step + ": " + answer->text;
-    problems.push_back(problem);
-    if (Permanent(*answer)) {
-        for (const auto& recipient : accepted) out.refused.emplace_back(recipient, problem);
-    } else {
-        out.retry.insert(out.retry.end(), accepted.begin(), accepted.end());
-        if (RelayLevel(*answer)) out.relay_problem = true;
-    }
-    return finish();
-}
-
 json StateJson(const std::string& id, const std::string& envelope_from,
                const std::vector<std::string>& recipients, const std::vector<std::string>& delivered,
                base::WallTime created, int attempts, base::WallTime next_attempt,
@@ -356,13 +145,6 @@ json StateJson(const std::string& id, const std::string& envelope_from,
 
 size_t ReadMessage(char* buffer, size_t size, size_t count, void* file) {
     return std::fread(buffer, size, count, static_cast<std::FILE*>(file)) * size;
-}
-
-int Debug(CURL*, curl_infotype type, char* data, size_t size, void* dialogue) {
-    auto* smtp = static_cast<SmtpDialogue*>(dialogue);
-    if (type == CURLINFO_HEADER_OUT) smtp->Sent(std::string_view(data, size));
-    if (type == CURLINFO_HEADER_IN) smtp->Received(std::string_view(data, size));
-    return 0;
 }
 
 }  // namespace
@@ -451,7 +233,7 @@ public:
         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, attempt->error);
         // The debug callback sees the dialogue only with VERBOSE on; it replaces libcurl's stderr output.
         curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
-        curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, Debug);
+        curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, SmtpDebugCallback);
         curl_easy_setopt(easy, CURLOPT_DEBUGDATA, &attempt->dialogue);
         curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
         curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, sockets_);

@@ -4,7 +4,7 @@ find_package(nlohmann_json REQUIRED)
 
 faxd_add_library(mail_compose SOURCES mail_compose.cpp DEPS faxd_mail_mime)
 faxd_add_library(mail_outbox
-    SOURCES mail_outbox.cpp
+    SOURCES mail_outbox.cpp smtp_dialogue.cpp
     DEPS faxd_base CURL::libcurl nlohmann_json::nlohmann_json Threads::Threads)
 
 # Composed mails read back with the MIME intake.
